@@ -1,0 +1,58 @@
+//! How one module instance is set up: which model it imitates, how fast it
+//! answers, and which identity it carries.
+
+use crate::model::Model;
+
+/// How quickly the module answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Timing {
+    /// Answer at once; the boot URC chain comes out at power-up in one burst.
+    /// The default, and what tests want.
+    #[default]
+    Fast,
+    /// Answer after delays like a real module's (within each command's
+    /// documented maximum response time), with the boot chain spaced as on
+    /// hardware and input before `RDY` ignored.
+    Realistic,
+}
+
+impl Timing {
+    /// Parses `fast` or `realistic` (any case).
+    pub fn from_name(name: &str) -> Option<Timing> {
+        match name.to_ascii_lowercase().as_str() {
+            "fast" => Some(Timing::Fast),
+            "realistic" => Some(Timing::Realistic),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a [`Modem`](crate::Modem) needs at power-up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The model to imitate: identity strings and command dialects.
+    pub model: Model,
+    /// How quickly to answer.
+    pub timing: Timing,
+    /// Which module this is among many in one process. IMEI, IMSI and ICCID
+    /// are derived from it, so a fleet of modules has distinct identities.
+    pub instance: u32,
+    /// Wall-clock time (Unix milliseconds, UTC) at the `now` given to
+    /// [`Modem::new`](crate::Modem::new); the network time `AT+CCLK?` shows.
+    pub unix_time_ms: u64,
+    /// Seed for every random choice the module makes (e.g. its IP address).
+    pub seed: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            model: Model::Ec25,
+            timing: Timing::Fast,
+            instance: 0,
+            // 2025-01-01T00:00:00Z: a fixed, plausible date for tests.
+            unix_time_ms: 1_735_689_600_000,
+            seed: 0,
+        }
+    }
+}

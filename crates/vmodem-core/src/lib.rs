@@ -1,0 +1,35 @@
+//! The sans-I/O virtual Quectel module.
+//!
+//! **This crate does no I/O.** It owns no socket, thread, timer or clock. A
+//! [`Modem`] is a deterministic state machine: the driver feeds it what
+//! happened and the current time, and drains what the module wants done.
+//!
+//! ```text
+//!            host side (UART)                          network side
+//!   bytes the MCU typed ──► handle_host_bytes(now, ..)  handle_net_event(now, ..) ◄── TCP/TLS events
+//!                                 │                         │
+//!                          ┌──────▼─────────────────────────▼──────┐
+//!   handle_timeout(now) ──►│                Modem                  │
+//!                          │ AT engine · device · MQTT clients 0-5 │
+//!                          └──────┬─────────────────────────┬──────┘
+//!   bytes for the MCU ◄── poll_host_output()      poll_net_action() ──► connect / send / close
+//!   next wake-up      ◄── poll_timeout()          poll_event()      ──► power-down, restart
+//! ```
+//!
+//! Because nothing inside reads a clock, the same inputs always give the same
+//! bytes out, tests run in virtual time (jump to [`Modem::poll_timeout`]), and
+//! thousands of modules live in one process at the cost of their state alone.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod config;
+mod io;
+mod model;
+mod modem;
+mod time;
+
+pub use config::{Config, Timing};
+pub use io::{CloseCause, ConnectError, LinkId, ModemEvent, NetAction, NetEvent};
+pub use model::{Model, ModelProfile, PublishDialects};
+pub use modem::Modem;
+pub use time::Instant;
