@@ -22,11 +22,20 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+mod clock;
+mod commands;
 mod config;
+mod device;
+mod engine;
+mod identity;
 mod io;
 mod model;
 mod modem;
 mod time;
+mod timers;
+
+#[cfg(test)]
+mod tests;
 
 pub use config::{Config, Timing};
 pub use io::{CloseCause, ConnectError, LinkId, ModemEvent, NetAction, NetEvent};

@@ -1,10 +1,20 @@
-//! The module as the driver sees it.
+//! The module as the driver sees it, and the glue between the AT engine, the
+//! device and the commands.
 
 use std::collections::VecDeque;
 
-use crate::config::Config;
+use core::time::Duration;
+
+use vmodem_at::{parse_line, Command, LineEvent, ResultCode};
+
+use crate::commands::{self, DataEnd, DataInput, Done, Fail, Reply};
+use crate::config::{Config, Timing};
+use crate::device::Device;
+use crate::engine::{DataState, Engine, Profile, State, MAX_PENDING_INPUT};
+use crate::identity::Identity;
 use crate::io::{ModemEvent, NetAction, NetEvent};
 use crate::time::Instant;
+use crate::timers::{Timer, Timers};
 
 /// One virtual module.
 ///
@@ -18,26 +28,41 @@ use crate::time::Instant;
 /// [`poll_timeout`](Self::poll_timeout) and call
 /// [`handle_timeout`](Self::handle_timeout) no later than it says.
 /// Deadlines are soft: calling `handle_timeout` early does nothing harmful.
-/// `now` must never go backwards.
+/// `now` must never go backwards (an older `now` is treated as the newest seen).
 #[derive(Debug)]
 pub struct Modem {
-    config: Config,
-    out: Vec<u8>,
+    pub(crate) config: Config,
+    pub(crate) identity: Identity,
+    pub(crate) engine: Engine,
+    pub(crate) device: Device,
+    pub(crate) timers: Timers,
+    /// The latest `now` seen.
+    pub(crate) now: Instant,
+    /// The `now` of power-up, against which `Config::unix_time_ms` is given.
+    pub(crate) epoch: Instant,
     net: VecDeque<NetAction>,
     events: VecDeque<ModemEvent>,
 }
 
 impl Modem {
     /// A module powered up at `now`; its boot URC chain (`RDY` …) is due at once
-    /// or, with [`Timing::Realistic`](crate::Timing::Realistic), over the next seconds.
+    /// or, with [`Timing::Realistic`], over the next seconds.
     pub fn new(config: Config, now: Instant) -> Modem {
-        let _ = now;
-        Modem {
+        let identity = Identity::derive(config.model.profile(), config.instance);
+        let mut modem = Modem {
             config,
-            out: Vec::new(),
+            identity,
+            engine: Engine::new(Profile::FACTORY),
+            device: Device::new(),
+            timers: Timers::default(),
+            now,
+            epoch: now,
             net: VecDeque::new(),
             events: VecDeque::new(),
-        }
+        };
+        modem.boot(now);
+        modem.run_due(now);
+        modem
     }
 
     /// The configuration the module was built with.
@@ -45,33 +70,53 @@ impl Modem {
         &self.config
     }
 
+    /// True unless the module powered itself down (`AT+QPOWD`).
+    pub fn is_powered(&self) -> bool {
+        self.device.powered
+    }
+
     /// Bytes the host wrote on the serial line.
     pub fn handle_host_bytes(&mut self, now: Instant, bytes: &[u8]) {
-        let _ = (now, bytes);
+        let now = self.advance(now);
+        self.run_due(now);
+        for &b in bytes {
+            self.host_byte(now, b);
+        }
+        self.run_due(now);
     }
 
     /// Something happened on the network.
     pub fn handle_net_event(&mut self, now: Instant, event: NetEvent) {
-        let _ = (now, event);
+        let now = self.advance(now);
+        // No link is ever opened before the MQTT commands exist; events for
+        // unknown links are stale by definition and ignored.
+        let _ = event;
+        self.run_due(now);
     }
 
     /// Time has passed; run whatever was due by `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
+        let now = self.advance(now);
+        self.run_due(now);
     }
 
     /// Presses the power key of a module that is powered down (no effect otherwise).
     pub fn power_on(&mut self, now: Instant) {
-        let _ = now;
+        let now = self.advance(now);
+        if !self.device.powered {
+            self.device.powered = true;
+            self.boot(now);
+        }
+        self.run_due(now);
     }
 
     /// Bytes to write to the host, if any (all pending bytes in one buffer).
     #[must_use]
     pub fn poll_host_output(&mut self) -> Option<Vec<u8>> {
-        if self.out.is_empty() {
+        if self.engine.out.is_empty() {
             None
         } else {
-            Some(std::mem::take(&mut self.out))
+            Some(std::mem::take(&mut self.engine.out))
         }
     }
 
@@ -90,6 +135,394 @@ impl Modem {
     /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` if nothing is scheduled.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        None
+        self.timers.next()
     }
+
+    fn advance(&mut self, now: Instant) -> Instant {
+        self.now = self.now.max(now);
+        self.now
+    }
+
+    pub(crate) fn realistic(&self) -> bool {
+        self.config.timing == Timing::Realistic
+    }
+
+    pub(crate) fn emit(&mut self, event: ModemEvent) {
+        self.events.push_back(event);
+    }
+
+    /// Queues or writes a URC.
+    pub(crate) fn urc(&mut self, text: impl Into<Vec<u8>>) {
+        self.engine.urc(text.into());
+    }
+
+    // ---- timers ---------------------------------------------------------
+
+    /// Runs every timer due by `now`, then input that waited for the line.
+    fn run_due(&mut self, now: Instant) {
+        loop {
+            while let Some(timer) = self.timers.pop_due(now) {
+                self.on_timer(now, timer);
+            }
+            if !self.drain_pending_input(now) {
+                break;
+            }
+        }
+    }
+
+    fn on_timer(&mut self, now: Instant, timer: Timer) {
+        match timer {
+            Timer::Response => self.release_response(now),
+            Timer::DataEntry => self.data_timeout(now),
+            Timer::Boot => self.boot_step(now),
+            Timer::Registration => self.registration_due(now),
+            Timer::PowerDown => self.power_down(),
+            Timer::Restart => {
+                self.emit(ModemEvent::Restarted);
+                self.boot(now);
+            }
+        }
+    }
+
+    // ---- host input -----------------------------------------------------
+
+    fn host_byte(&mut self, now: Instant, b: u8) {
+        match self.engine.state {
+            State::Off => {}
+            State::Busy { .. } => {
+                if self.engine.pending_input.len() < MAX_PENDING_INPUT {
+                    self.engine.pending_input.push_back(b);
+                }
+            }
+            State::Data(_) => self.data_byte(now, b),
+            State::Idle => {
+                if !self.engine.pending_input.is_empty() {
+                    // Keep order: older bytes first.
+                    if self.engine.pending_input.len() < MAX_PENDING_INPUT {
+                        self.engine.pending_input.push_back(b);
+                    }
+                    return;
+                }
+                self.command_byte(now, b);
+            }
+        }
+    }
+
+    /// Feeds input that waited while a command executed; true if any was fed.
+    fn drain_pending_input(&mut self, now: Instant) -> bool {
+        let mut fed = false;
+        while matches!(self.engine.state, State::Idle | State::Data(_)) {
+            let Some(b) = self.engine.pending_input.pop_front() else {
+                break;
+            };
+            fed = true;
+            match self.engine.state {
+                State::Data(_) => self.data_byte(now, b),
+                _ => self.command_byte(now, b),
+            }
+        }
+        if self.engine.pending_input.is_empty() && self.engine.pending_input.capacity() > 64 {
+            self.engine.pending_input = VecDeque::new();
+        }
+        fed
+    }
+
+    fn command_byte(&mut self, now: Instant, b: u8) {
+        if self.engine.swallow > 0 {
+            self.engine.swallow -= 1;
+            if matches!(b, b'\r' | b'\n' | 0x1a) {
+                return;
+            }
+            self.engine.swallow = 0;
+        }
+        let p = self.engine.active;
+        let event = self.engine.editor.feed(b, p.format.s3, p.s5);
+        let echo = match event {
+            LineEvent::Pending { echo } => echo,
+            _ => true,
+        };
+        if echo && p.echo {
+            self.engine.out.push(b);
+        }
+        match event {
+            LineEvent::Pending { .. } | LineEvent::Ignored => {}
+            LineEvent::Overflow => {
+                let delay = self.line_latency();
+                self.finish(now, Vec::new(), Err(Fail::Error), delay)
+            }
+            LineEvent::Line(line) => self.run_line(now, line),
+            LineEvent::Repeat => {
+                let line = self.engine.last_line.clone();
+                if line.is_empty() {
+                    let delay = self.line_latency();
+                    self.finish(now, Vec::new(), Ok(()), delay);
+                } else {
+                    self.run_line(now, line);
+                }
+            }
+        }
+    }
+
+    fn run_line(&mut self, now: Instant, line: Vec<u8>) {
+        let parsed = parse_line(&line);
+        self.engine.last_line = line;
+        let delay = self.line_latency();
+        match parsed {
+            Ok(cmds) => self.run_commands(now, cmds.into(), Vec::new(), delay),
+            Err(_) => self.finish(now, Vec::new(), Err(Fail::Error), delay),
+        }
+    }
+
+    fn line_latency(&self) -> Duration {
+        if self.realistic() {
+            commands::LINE_LATENCY
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// Runs commands of one line in order until one fails or prompts.
+    fn run_commands(
+        &mut self,
+        now: Instant,
+        mut queue: VecDeque<Command>,
+        mut response: Vec<u8>,
+        mut delay: Duration,
+    ) {
+        self.engine.executing = true;
+        let mut result = Ok(());
+        while let Some(cmd) = queue.pop_front() {
+            let mut reply = Reply::default();
+            let outcome = commands::execute(self, now, &cmd, &mut reply);
+            if self.realistic() {
+                delay += commands::latency(&cmd);
+            }
+            if !reply.lines.is_empty() {
+                self.engine.format().info(&mut response, &reply.lines);
+            }
+            match outcome {
+                Ok(Done::Ok) => {}
+                Ok(Done::Prompt(entry)) => {
+                    // What the line produced so far, then the prompt, go out now.
+                    self.engine.out.extend_from_slice(&response);
+                    self.engine.out.extend_from_slice(&entry.prompt);
+                    self.timers.set(Timer::DataEntry, now + entry.idle_timeout);
+                    self.engine.state = State::Data(Box::new(DataState {
+                        entry,
+                        buf: Vec::new(),
+                        rest: queue,
+                    }));
+                    self.engine.executing = false;
+                    return;
+                }
+                Err(fail) => {
+                    result = Err(fail);
+                    break;
+                }
+            }
+        }
+        self.finish(now, response, result, delay);
+    }
+
+    /// Appends the final result code and releases the response, now or after `delay`.
+    fn finish(
+        &mut self,
+        now: Instant,
+        mut response: Vec<u8>,
+        result: Result<(), Fail>,
+        delay: Duration,
+    ) {
+        let format = self.engine.format();
+        match result {
+            Ok(()) => format.result(&mut response, ResultCode::Ok),
+            Err(Fail::Error) => format.result(&mut response, ResultCode::Error),
+            Err(Fail::Cme(err)) => format.cme(&mut response, self.engine.active.cmee, err),
+        }
+        self.engine.executing = false;
+        if !self.device.powered {
+            return;
+        }
+        if delay.is_zero() {
+            self.engine.out.extend_from_slice(&response);
+            if matches!(self.engine.state, State::Data(_) | State::Busy { .. }) {
+                self.engine.state = State::Idle;
+            }
+            self.engine.flush_urcs();
+        } else {
+            self.engine.state = State::Busy { response };
+            self.timers.set(Timer::Response, now + delay);
+        }
+    }
+
+    fn release_response(&mut self, _now: Instant) {
+        if let State::Busy { response } = std::mem::replace(&mut self.engine.state, State::Idle) {
+            self.engine.out.extend_from_slice(&response);
+            self.engine.flush_urcs();
+        }
+    }
+
+    // ---- data entry -----------------------------------------------------
+
+    fn data_byte(&mut self, now: Instant, b: u8) {
+        let State::Data(data) = &mut self.engine.state else {
+            return;
+        };
+        let echo = data.entry.echo && self.engine.active.echo;
+        let input = match data.entry.end {
+            DataEnd::Fixed(n) => {
+                data.buf.push(b);
+                if echo {
+                    self.engine.out.push(b);
+                }
+                (data.buf.len() >= n).then(|| DataInput::Complete(std::mem::take(&mut data.buf)))
+            }
+            DataEnd::CtrlZ { max } => match b {
+                0x1a => Some(DataInput::Complete(std::mem::take(&mut data.buf))),
+                0x1b => Some(DataInput::Cancelled),
+                _ => {
+                    if data.buf.len() < max {
+                        data.buf.push(b);
+                    }
+                    if echo {
+                        self.engine.out.push(b);
+                    }
+                    None
+                }
+            },
+        };
+        match input {
+            Some(input) => self.end_data(now, input),
+            None => self.timers.set(
+                Timer::DataEntry,
+                now + data_idle_timeout(&self.engine.state),
+            ),
+        }
+    }
+
+    fn data_timeout(&mut self, now: Instant) {
+        if matches!(self.engine.state, State::Data(_)) {
+            self.end_data(now, DataInput::TimedOut);
+        }
+    }
+
+    fn end_data(&mut self, now: Instant, input: DataInput) {
+        let State::Data(data) = std::mem::replace(&mut self.engine.state, State::Idle) else {
+            return;
+        };
+        self.timers.cancel(Timer::DataEntry);
+        if matches!(data.entry.end, DataEnd::Fixed(_)) && matches!(input, DataInput::Complete(_)) {
+            // module-behaviour.md: hosts often add CR LF or Ctrl-Z CR after a
+            // fixed-length payload; swallow up to two such bytes.
+            self.engine.swallow = 2;
+        }
+        let DataState { entry, rest, .. } = *data;
+        self.engine.executing = true;
+        let mut reply = Reply::default();
+        let outcome = commands::complete_data(self, now, entry.target, input, &mut reply);
+        let mut response = Vec::new();
+        if !reply.lines.is_empty() {
+            self.engine.format().info(&mut response, &reply.lines);
+        }
+        match outcome {
+            Ok(Done::Ok) => self.run_commands(now, rest, response, Duration::ZERO),
+            Ok(Done::Prompt(_)) => {
+                // A data entry never chains into another prompt.
+                self.finish(now, response, Err(Fail::Error), Duration::ZERO)
+            }
+            Err(fail) => self.finish(now, response, Err(fail), Duration::ZERO),
+        }
+    }
+
+    // ---- power ----------------------------------------------------------
+
+    /// Starts the power-up sequence: settings from the stored profile, the
+    /// device fresh, the boot URC chain scheduled.
+    pub(crate) fn boot(&mut self, now: Instant) {
+        self.engine.reset_line();
+        self.engine.active = self.engine.stored;
+        let stored_device = std::mem::replace(&mut self.device, Device::new());
+        // What survives a restart: the clock and the non-volatile settings.
+        self.device.clock_offset_ms = stored_device.clock_offset_ms;
+        self.device.clock_zone = stored_device.clock_zone;
+        self.device.urcport = stored_device.urcport;
+        self.device.baud = stored_device.baud;
+        self.device.qcfg = stored_device.qcfg;
+        self.device.contexts = stored_device.contexts;
+        for ctx in &mut self.device.contexts {
+            ctx.active = false;
+        }
+        self.timers.clear();
+        self.timers
+            .set(Timer::Boot, now + boot_delay(self.realistic(), 0));
+    }
+
+    fn boot_step(&mut self, now: Instant) {
+        let step = self.device.boot_step;
+        let text: &[u8] = match step {
+            0 => {
+                // The UART is live from RDY on.
+                self.engine.state = State::Idle;
+                b"RDY"
+            }
+            1 => b"+CFUN: 1",
+            2 => {
+                self.device.sim_ready = true;
+                self.schedule_registration(now);
+                b"+CPIN: READY"
+            }
+            3 => b"+QUSIM: 1",
+            4 => b"+QIND: SMS DONE",
+            _ => b"+QIND: PB DONE",
+        };
+        self.urc(text);
+        self.device.boot_step = step + 1;
+        if step < 5 {
+            self.timers
+                .set(Timer::Boot, now + boot_delay(self.realistic(), step + 1));
+        }
+    }
+
+    fn power_down(&mut self) {
+        self.urc(&b"POWERED DOWN"[..]);
+        self.engine.reset_line();
+        self.device.powered = false;
+        self.timers.clear();
+        self.emit(ModemEvent::PoweredDown);
+    }
+
+    /// Wall-clock Unix milliseconds at `now`, as the module's clock shows it.
+    pub(crate) fn unix_ms(&self, now: Instant) -> i64 {
+        let since = now.saturating_duration_since(self.epoch).as_millis() as i64;
+        self.config.unix_time_ms as i64 + since + self.device.clock_offset_ms
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn net_action(&mut self, action: NetAction) {
+        self.net.push_back(action);
+    }
+}
+
+fn data_idle_timeout(state: &State) -> Duration {
+    match state {
+        State::Data(d) => d.entry.idle_timeout,
+        _ => Duration::ZERO,
+    }
+}
+
+/// Delay before boot chain step `step` (RDY is step 0), from the previous one.
+///
+/// Fast timing writes the whole chain at power-up. Realistic timing spaces it
+/// as hardware does (module-behaviour.md: ≈0.2–2 s between URCs).
+fn boot_delay(realistic: bool, step: u8) -> Duration {
+    if !realistic {
+        return Duration::ZERO;
+    }
+    Duration::from_millis(match step {
+        0 => 2_500,
+        1 => 200,
+        2 => 300,
+        3 => 100,
+        4 => 1_500,
+        _ => 2_000,
+    })
 }

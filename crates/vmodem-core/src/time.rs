@@ -71,6 +71,9 @@ mod tests {
         let t = Instant::from_millis(u64::MAX - 1);
         assert_eq!((t + Duration::from_secs(5)).as_millis(), u64::MAX);
         assert_eq!(Instant::ZERO - Instant::from_secs(1), Duration::ZERO);
-        assert_eq!(Instant::from_secs(2) - Instant::from_millis(500), Duration::from_millis(1500));
+        assert_eq!(
+            Instant::from_secs(2) - Instant::from_millis(500),
+            Duration::from_millis(1500)
+        );
     }
 }

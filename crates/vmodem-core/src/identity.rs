@@ -1,0 +1,76 @@
+//! The numbers that identify one module and its SIM.
+//!
+//! Derived from [`Config::instance`](crate::Config::instance) so that a fleet
+//! of modules in one process has distinct, well-formed identities: IMEIs and
+//! ICCIDs carry a valid Luhn check digit, the IMSI uses the 3GPP test network
+//! 001/01 (TS 23.122 Annex A), which no real SIM carries.
+
+use crate::model::ModelProfile;
+
+/// IMEI, IMSI and ICCID of one module.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub(crate) imei: String,
+    pub(crate) imsi: String,
+    pub(crate) iccid: String,
+}
+
+impl Identity {
+    pub(crate) fn derive(profile: &ModelProfile, instance: u32) -> Identity {
+        let serial = instance % 1_000_000;
+        let imei_body = format!("{}{:06}", profile.imei_tac, serial);
+        let iccid_body = format!("89001010{:010}", instance);
+        Identity {
+            imei: format!("{imei_body}{}", luhn_digit(&imei_body)),
+            imsi: format!("00101{:010}", instance),
+            iccid: format!("{iccid_body}{}", luhn_digit(&iccid_body)),
+        }
+    }
+}
+
+/// The Luhn check digit that makes `digits` + it a valid Luhn number.
+fn luhn_digit(digits: &str) -> char {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let dd = d * 2;
+                if dd > 9 {
+                    dd - 9
+                } else {
+                    dd
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    char::from(b'0' + ((10 - sum % 10) % 10) as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Model;
+
+    fn luhn_valid(n: &str) -> bool {
+        luhn_digit(&n[..n.len() - 1]) == n.chars().last().unwrap()
+    }
+
+    #[test]
+    fn identities_are_well_formed_and_distinct() {
+        let a = Identity::derive(Model::Ec25.profile(), 0);
+        let b = Identity::derive(Model::Ec25.profile(), 1);
+        assert_eq!(a.imei.len(), 15);
+        assert_eq!(a.imsi.len(), 15);
+        assert_eq!(a.iccid.len(), 19);
+        assert!(luhn_valid(&a.imei) && luhn_valid(&a.iccid));
+        assert_ne!(a.imei, b.imei);
+        assert_ne!(a.imsi, b.imsi);
+        // A known Luhn example: 7992739871 has check digit 3.
+        assert_eq!(luhn_digit("7992739871"), '3');
+    }
+}

@@ -1,0 +1,105 @@
+//! A module on a virtual clock, and assertions that show bytes readably.
+
+use core::time::Duration;
+
+use crate::{Config, Instant, Modem, ModemEvent, Timing};
+
+/// Escapes bytes so CR, LF and control characters are visible in failures.
+pub(crate) fn show(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
+}
+
+pub(crate) struct Harness {
+    pub(crate) modem: Modem,
+    pub(crate) now: Instant,
+    pub(crate) events: Vec<ModemEvent>,
+}
+
+/// The power-up URC chain, exactly.
+pub(crate) const BOOT: &[u8] = b"\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\n+QIND: SMS DONE\r\n\r\n+QIND: PB DONE\r\n";
+
+impl Harness {
+    /// A fast EC25, booted, with its boot output checked and discarded.
+    pub(crate) fn new() -> Harness {
+        let mut h = Harness::with_config(Config::default());
+        assert_eq!(show(&h.output()), show(BOOT));
+        h
+    }
+
+    /// A module with this configuration, its boot output not yet read.
+    pub(crate) fn with_config(config: Config) -> Harness {
+        let now = Instant::from_secs(1000);
+        Harness {
+            modem: Modem::new(config, now),
+            now,
+            events: Vec::new(),
+        }
+    }
+
+    /// A realistic-timing module, not booted yet.
+    pub(crate) fn realistic() -> Harness {
+        Harness::with_config(Config {
+            timing: Timing::Realistic,
+            ..Config::default()
+        })
+    }
+
+    /// Everything the module has for the host now; events are collected.
+    pub(crate) fn output(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(chunk) = self.modem.poll_host_output() {
+            out.extend_from_slice(&chunk);
+        }
+        while let Some(ev) = self.modem.poll_event() {
+            self.events.push(ev);
+        }
+        out
+    }
+
+    /// Types `input` and returns what the module answered at once.
+    pub(crate) fn send(&mut self, input: &[u8]) -> Vec<u8> {
+        self.modem.handle_host_bytes(self.now, input);
+        self.output()
+    }
+
+    /// Sends `input` and asserts the immediate answer is exactly `expected`.
+    #[track_caller]
+    pub(crate) fn expect(&mut self, input: &[u8], expected: &[u8]) {
+        let got = self.send(input);
+        assert_eq!(show(&got), show(expected), "answer to {}", show(input));
+    }
+
+    /// Moves virtual time forward by `d`, running every deadline on the way in
+    /// order; returns what the module wrote meanwhile.
+    pub(crate) fn advance(&mut self, d: Duration) -> Vec<u8> {
+        let end = self.now + d;
+        let mut out = Vec::new();
+        while let Some(at) = self.modem.poll_timeout().filter(|&at| at <= end) {
+            self.now = self.now.max(at);
+            self.modem.handle_timeout(self.now);
+            out.extend(self.output());
+        }
+        self.now = end;
+        self.modem.handle_timeout(end);
+        out.extend(self.output());
+        out
+    }
+
+    /// Like [`advance`](Self::advance), but also records when each chunk came out
+    /// (milliseconds since the start of the call).
+    pub(crate) fn advance_timed(&mut self, d: Duration) -> Vec<(u64, Vec<u8>)> {
+        let start = self.now;
+        let end = self.now + d;
+        let mut out = Vec::new();
+        while let Some(at) = self.modem.poll_timeout().filter(|&at| at <= end) {
+            self.now = self.now.max(at);
+            self.modem.handle_timeout(self.now);
+            let chunk = self.output();
+            if !chunk.is_empty() {
+                out.push(((self.now - start).as_millis() as u64, chunk));
+            }
+        }
+        self.now = end;
+        out
+    }
+}

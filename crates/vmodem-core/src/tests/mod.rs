@@ -1,0 +1,11 @@
+//! Transcript tests: host bytes in, exact bytes out, virtual time.
+//!
+//! Nothing here sleeps or opens a socket; time moves only when a test says so,
+//! jumping straight to the module's next deadline.
+
+mod boot;
+mod commands;
+mod engine;
+mod harness;
+mod network;
+mod robustness;
