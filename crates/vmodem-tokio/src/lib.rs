@@ -1,1 +1,72 @@
-//! placeholder
+//! The tokio driver for [`vmodem_core`]: serial lines, network links, timers
+//! and an embedded MQTT broker around the sans-I/O module.
+//!
+//! ```text
+//!   host port (pty · TCP · stdio) ──bytes──►┌──────────── module task ────────────┐
+//!                                ◄─bytes────│  vmodem_core::Modem                 │
+//!                                           │  select!: host · net events · timer │
+//!   link tasks (one per TCP link) ─events──►│  drain: output, actions, events     │
+//!                                ◄actions───└─────────────────────────────────────┘
+//! ```
+//!
+//! The driver is thin on purpose: it owns transports, sockets and time, and
+//! holds no logic about AT commands or MQTT. Each module is one tokio task
+//! (plus one per open network link), with no OS thread and no large buffer of
+//! its own, so one process can run thousands.
+//!
+//! # Use
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use vmodem_tokio::{spawn_module, ModuleOptions, PtyPort};
+//!
+//! let port = PtyPort::open(Some("/tmp/ttyEC25".as_ref()))?;
+//! println!("serial line on {}", port.path().display());
+//! let module = spawn_module(port, ModuleOptions::default())?;
+//! // … until it is time to stop:
+//! module.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Decisions
+//!
+//! - **Time.** A module's epoch is the tokio instant it was created at;
+//!   `now` is whole milliseconds since. Under `tokio::time::pause` a module
+//!   runs in virtual time.
+//! - **Output nobody reads** waits in a 64 KiB queue per module and is then
+//!   dropped with a warning, as a UART with nobody listening loses bytes; the
+//!   module never waits for its host ([`PtyPort`] details the kernel's share).
+//! - **TCP serial:** a new connection replaces the current host, like
+//!   re-plugging a cable ([`TcpSerialPort`]).
+//! - **stdio:** end of stdin stops the module ([`StdioPort`]).
+//! - **Power-down** (`AT+QPOWD`) is logged; the module stays off unless
+//!   [`ModuleOptions::power_on_after`] presses the power key again.
+//! - **Network links** resolve names through [`ModuleOptions::hosts`] first,
+//!   then the system resolver, within [`ModuleOptions::connect_timeout`]; a
+//!   paused link stops reading so TCP back-pressure reaches the broker.
+//! - **Trace:** JSON lines, one per chunk of serial bytes:
+//!   `{"t_ms":12,"dir":"host_to_module","text":"AT\r","hex":"41540d"}`, with
+//!   `dir` either `host_to_module` or `module_to_host`, `t_ms` the module's
+//!   clock, `text` lossy UTF-8 and `hex` the exact bytes.
+#![warn(missing_docs, unreachable_pub)]
+
+mod broker;
+mod dial;
+mod host;
+mod links;
+mod module;
+mod outqueue;
+mod pty;
+mod reactor;
+mod stdio;
+mod symlink;
+mod tcp_serial;
+mod termios;
+mod trace;
+
+pub use broker::{BrokerError, EmbeddedBroker};
+pub use host::{HostPort, PortError};
+pub use module::{spawn_module, ModuleError, ModuleHandle, ModuleOptions};
+pub use pty::PtyPort;
+pub use stdio::StdioPort;
+pub use tcp_serial::TcpSerialPort;

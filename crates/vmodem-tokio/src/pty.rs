@@ -1,0 +1,127 @@
+//! The pseudo-terminal host port: what picocom, Renode or an MCU test rig opens.
+//!
+//! We own the master side and serve the slave device (`/dev/pts/N`, plus an
+//! optional stable symlink) to clients. Three choices make a pty behave like a
+//! UART that clients may plug and unplug:
+//!
+//! - The slave is put in raw mode, so CR stays CR and nothing is echoed by the
+//!   kernel. Settings a client changes later (baud rate, …) are accepted and
+//!   have no effect on us; a client that turns local echo back on gets the echo
+//!   it asked for.
+//! - We keep a slave descriptor open for the module's lifetime. Otherwise the
+//!   master reads EIO as soon as the last client closes the device, and the
+//!   next client could not talk to the same module.
+//! - Output nobody reads first fills the kernel's pty buffer (a few KiB, which
+//!   the next client to open the device reads), then our bounded queue
+//!   (64 KiB, see `outqueue.rs`); beyond that it is dropped with a warning,
+//!   as a UART with nobody listening loses bytes too.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+use tokio::io::unix::AsyncFd;
+
+use crate::host::PortError;
+use crate::outqueue::OutQueue;
+use crate::reactor;
+use crate::symlink::Symlink;
+use crate::termios::{make_raw, Raw};
+
+/// A pseudo-terminal serving as a module's serial line.
+#[derive(Debug)]
+pub struct PtyPort {
+    master: AsyncFd<File>,
+    /// Held, never read: keeps the master usable while no client is attached.
+    _slave: OwnedFd,
+    path: PathBuf,
+    link: Option<Symlink>,
+    pub(crate) out: OutQueue,
+}
+
+impl PtyPort {
+    /// Creates a pseudo-terminal and, if `link` is given, a symlink to its
+    /// slave device there (replacing an old symlink, never another file).
+    ///
+    /// Must be called inside a tokio runtime.
+    pub fn open(link: Option<&Path>) -> Result<PtyPort, PortError> {
+        let pty = nix::pty::openpty(None, None).map_err(pty_error)?;
+        for fd in [&pty.master, &pty.slave] {
+            // Children we spawn (tests spawn vmodem itself) must not inherit them.
+            fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(pty_error)?;
+        }
+        make_raw(&pty.slave, Raw::Line).map_err(pty_error)?;
+        set_nonblocking(&pty.master).map_err(pty_error)?;
+        let path = nix::unistd::ttyname(&pty.slave).map_err(pty_error)?;
+        let master = reactor::register(File::from(pty.master)).map_err(pty_error)?;
+        let link = link.map(|l| Symlink::create(l, &path)).transpose()?;
+        Ok(PtyPort {
+            master,
+            _slave: pty.slave,
+            path,
+            link,
+            out: OutQueue::default(),
+        })
+    }
+
+    /// The slave device clients open, e.g. `/dev/pts/7`.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The symlink to [`path`](Self::path), if one was asked for.
+    pub fn link(&self) -> Option<&Path> {
+        self.link.as_ref().map(Symlink::path)
+    }
+
+    pub(crate) async fn recv(&mut self) -> io::Result<Vec<u8>> {
+        loop {
+            tokio::select! {
+                ready = self.master.readable() => {
+                    if let Ok(read) = ready?.try_io(|fd| read_some(fd.get_ref())) {
+                        return read;
+                    }
+                }
+                ready = self.master.writable(), if !self.out.is_empty() => {
+                    if let Ok(written) = ready?.try_io(|fd| fd.get_ref().write(self.out.front())) {
+                        self.out.consume(written?);
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+        while !self.out.is_empty() {
+            let mut ready = self.master.writable().await?;
+            if let Ok(written) = ready.try_io(|fd| fd.get_ref().write(self.out.front())) {
+                self.out.consume(written?);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn pty_error(e: impl Into<io::Error>) -> PortError {
+    PortError::Pty(e.into())
+}
+
+fn set_nonblocking(fd: impl AsFd) -> nix::Result<()> {
+    let flags = OFlag::from_bits_truncate(fcntl(&fd, FcntlArg::F_GETFL)?);
+    fcntl(&fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
+}
+
+/// One read from the master; end of file cannot happen while we hold the slave.
+fn read_some(mut master: &File) -> io::Result<Vec<u8>> {
+    let mut buf = [0u8; 1024];
+    match master.read(&mut buf)? {
+        0 => Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the pseudo-terminal closed although vmodem holds its slave open",
+        )),
+        n => Ok(buf[..n].to_vec()),
+    }
+}
