@@ -57,9 +57,8 @@
 //!
 //! # What this codec decides
 //!
-//! The decoder is strict: it refuses every malformed packet the 3.1.1 text lets
-//! one detect from a single packet, with a [`DecodeError`] that says what was
-//! wrong. The encoder refuses ([`EncodeError`]) everything the decoder refuses,
+//! The decoder is strict: the 3.1.1 rules that a single packet can break are
+//! enforced, each reported by a [`DecodeError`] variant that says what was wrong. The encoder refuses ([`EncodeError`]) everything the decoder refuses,
 //! so `decode(encode(p)) == p` for every `p` that encodes. The encoder does not
 //! know the connection's revision except through [`Connect::protocol`], so its
 //! output for the other 13 packets is valid for both.
@@ -67,26 +66,29 @@
 //! Where the two specifications leave a choice, it is made as follows:
 //!
 //! - **3.1 leniency, decode only.** Under [`Protocol::V31`] the decoder accepts
-//!   what 3.1 does not forbid and real 3.1 peers send: CONNECT flag bit 0 and
+//!   what 3.1 does not forbid: CONNECT flag bit 0 and
 //!   will QoS/retain bits without a will (ignored), a password flag without a
 //!   user name flag, any CONNACK byte 1 (reported as `session_present: false`),
-//!   and DUP on PUBREL/SUBSCRIBE/UNSUBSCRIBE (0b1010; ignored; mosquitto 1.x sets
-//!   it when re-sending PUBREL). All of these are errors under 3.1.1.
+//!   and DUP on PUBREL/SUBSCRIBE/UNSUBSCRIBE (0b1010; ignored; mosquitto 1.x and
+//!   Paho Python set it when re-sending PUBREL). All of these are errors under 3.1.1.
 //! - **Password without user name, encode.** Refused for both revisions
 //!   ([`EncodeError::PasswordWithoutUsername`]): 3.1.1 forbids it, and 3.1
 //!   servers such as mosquitto 2 drop a 3.1 connection that does it. A 3.1
 //!   CONNECT decoded with one therefore does not re-encode.
-//! - **SUBACK 0x80 under 3.1** is accepted and read as [`SubackCode::Failure`]:
-//!   mosquitto sends it on 3.1 connections too.
+//! - **SUBACK 0x80 under 3.1** is accepted and read as [`SubackCode::Failure`].
+//!   3.1 has no such code and mosquitto does not send it to 3.1 clients (it
+//!   refuses silently, as 3.1 says), but some servers send it whatever the
+//!   revision, and in 3.1 it cannot mean anything but a refusal.
 //! - **Client identifier length** (3.1: 1–23; 3.1.1: empty only with clean
 //!   session) is not checked by either side: a server answers CONNACK 0x02, and
 //!   that is the server's decision, not a malformed packet.
-//! - **Rules applied to both revisions** because 3.1 is silent and common servers
-//!   apply them anyway: no U+0000 in strings, no DUP on QoS 0 PUBLISH, no zero
-//!   packet identifier anywhere (3.1 also reserves 0), non-empty topics, topic
-//!   names without wildcards (PUBLISH and will), well-placed wildcards in filters,
-//!   reserved bits of the SUBSCRIBE requested-QoS byte at 0, no session present
-//!   on a refused CONNACK.
+//! - **Rules applied to both revisions**, taken from 3.1.1 where 3.1 states
+//!   the same rule less formally or is silent: no U+0000 in strings, no DUP on a
+//!   QoS 0 PUBLISH (3.1: DUP applies to QoS > 0), no packet identifier 0
+//!   anywhere (3.1 reserves 0 too), non-empty topics, no wildcards in topic
+//!   names (PUBLISH and will), wildcards only where §4.7.1 puts them in filters,
+//!   SUBSCRIBE requested-QoS bits 7–2 at 0 (reserved in 3.1 too), no session
+//!   present on a refused CONNACK.
 //! - **Remaining length** may use more bytes than needed (e.g. `0x80 0x00` for
 //!   0) when decoding; 3.1.1 does not forbid it. The encoder always writes the
 //!   shortest form.

@@ -40,9 +40,11 @@ pub struct Suback {
 /// A SUBACK return code (§3.9.3).
 ///
 /// [`SubackCode::Failure`] (0x80) was added by 3.1.1; 3.1 only has the granted
-/// QoS. It is accepted and produced for 3.1 too, because real servers (e.g.
-/// mosquitto) send 0x80 on 3.1 connections to refuse a subscription, and reading
-/// it as "granted QoS 0 with a reserved bit set" would hide the refusal.
+/// QoS, and a 3.1 server refuses silently (3.1: clients are "not informed" of
+/// unauthorized subscriptions; mosquitto answers 3.1 with a QoS, never 0x80), so
+/// a 3.1 server should not send it. The decoder still accepts 0x80 under 3.1:
+/// some servers send it whatever the revision, and in a 3.1 SUBACK it can only
+/// mean a refusal, which reading it as "QoS 0 with a reserved bit set" would hide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SubackCode {
     /// Subscription accepted with this maximum QoS (0x00, 0x01, 0x02).
