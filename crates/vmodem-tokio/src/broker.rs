@@ -52,7 +52,7 @@ pub enum BrokerError {
         addr: SocketAddr,
     },
     /// The address cannot be listened on for another reason.
-    #[error("cannot listen on {addr}: {source}; check the address is one of this machine's")]
+    #[error("cannot listen on {addr}; check the address is one of this machine's")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -61,12 +61,12 @@ pub enum BrokerError {
         source: io::Error,
     },
     /// The broker's thread could not be started.
-    #[error("cannot start the broker thread: {0}")]
+    #[error("cannot start the broker thread; the system is out of threads or memory")]
     Thread(#[source] io::Error),
     /// rumqttd did not answer an MQTT CONNECT in time.
     #[error(
-        "the embedded broker did not come up on {addr} within {timeout:?}; the log above \
-         has rumqttd's reason (run with a more verbose log level for more)"
+        "the embedded broker did not come up on {addr} within {timeout:?}; rumqttd logs \
+         its reason under the `rumqttd` tracing target"
     )]
     NotReady {
         /// The address it should listen on.

@@ -83,7 +83,7 @@ impl From<StdioPort> for HostPort {
 pub enum PortError {
     /// The kernel gave no pseudo-terminal.
     #[error(
-        "cannot create a pseudo-terminal: {0}; check that /dev/ptmx exists and devpts is \
+        "cannot create a pseudo-terminal; check that /dev/ptmx exists and devpts is \
          mounted, or use a TCP serial port instead"
     )]
     Pty(#[source] io::Error),
@@ -98,7 +98,7 @@ pub enum PortError {
     },
     /// The symlink could not be made.
     #[error(
-        "cannot create the symlink {}: {source}; check that its directory exists and is \
+        "cannot create the symlink {}; check that its directory exists and is \
          writable", path.display()
     )]
     Link {
@@ -115,7 +115,7 @@ pub enum PortError {
         addr: SocketAddr,
     },
     /// The address cannot be listened on for another reason.
-    #[error("cannot listen on {addr}: {source}; check the address is one of this machine's")]
+    #[error("cannot listen on {addr}; check the address is one of this machine's")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -123,7 +123,10 @@ pub enum PortError {
         #[source]
         source: io::Error,
     },
-    /// stdin or stdout cannot serve as a serial line.
-    #[error("cannot use stdin/stdout as the serial line: {0}")]
+    /// The terminal on stdin cannot be put in raw mode.
+    #[error(
+        "cannot put the terminal on stdin in raw mode; feed stdin from a pipe, or use a \
+         pseudo-terminal port instead"
+    )]
     Stdio(#[source] io::Error),
 }

@@ -65,7 +65,7 @@ impl Default for ModuleOptions {
 #[non_exhaustive]
 pub enum ModuleError {
     /// The trace file could not be created.
-    #[error("cannot create the trace file {}: {source}; choose a writable path", path.display())]
+    #[error("cannot create the trace file {}; choose a writable path", path.display())]
     Trace {
         /// The path asked for.
         path: PathBuf,
@@ -74,7 +74,7 @@ pub enum ModuleError {
         source: io::Error,
     },
     /// The serial line failed (not a host leaving, which is normal).
-    #[error("the serial line failed: {0}")]
+    #[error("the serial line failed")]
     Host(#[source] io::Error),
     /// The module task panicked: a bug in vmodem; please report it with the log.
     #[error("the module task panicked (a vmodem bug; please report it with the log): {0}")]

@@ -1,0 +1,292 @@
+//! The command line: flags, their defaults, and the help that teaches them.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use vmodem_core::{Model, Timing};
+
+const ABOUT: &str =
+    "A virtual Quectel LTE module (EC25 and kin) on a serial line, doing real MQTT.";
+
+const LONG_ABOUT: &str = "\
+A virtual Quectel LTE module (EC25 and kin) on a serial line, doing real MQTT.
+
+vmodem answers AT commands byte for byte like the real module, including the MQTT \
+commands (AT+QMTCFG, AT+QMTOPEN, AT+QMTCONN, AT+QMTSUB, AT+QMTPUBEX, ...), and behind \
+them speaks real MQTT to real brokers. Point your MCU firmware, picocom, Renode or QEMU \
+at its pseudo-terminal (the default) or TCP port. An MQTT broker is built in, so \
+AT+QMTOPEN=0,\"127.0.0.1\",1883 works with nothing else installed.";
+
+const EXAMPLE: &str = "\
+Example session
+  In one terminal:
+    $ vmodem run --link /tmp/ttyEC25
+    serial: /dev/pts/7
+    link:   /tmp/ttyEC25 -> /dev/pts/7
+    broker: 127.0.0.1:1883 (built in, MQTT 3.1.1)
+  In another (you type the AT lines and the payload; the module's answers are indented):
+    $ picocom -q --omap crlf /tmp/ttyEC25
+        RDY
+        +CFUN: 1
+        +CPIN: READY
+        +QUSIM: 1
+        +QIND: SMS DONE
+        +QIND: PB DONE
+    ATI
+        Quectel
+        EC25
+        Revision: EC25EFAR06A06M4G
+        OK
+    AT+QMTCFG=\"version\",0,4           (the built-in broker speaks MQTT 3.1.1)
+        OK
+    AT+QMTOPEN=0,\"127.0.0.1\",1883
+        OK
+        +QMTOPEN: 0,0
+    AT+QMTCONN=0,\"device-1\"
+        OK
+        +QMTCONN: 0,0,0
+    AT+QMTPUBEX=0,1,1,0,\"test/topic\",5
+        >                                (the prompt: now type exactly 5 bytes)
+    hello
+        OK
+        +QMTPUBEX: 0,1,0
+  Watch the messages from outside: mosquitto_sub -h 127.0.0.1 -t 'test/#' -v";
+
+/// The `vmodem` command line.
+#[derive(Debug, Parser)]
+#[command(name = "vmodem", version, about = ABOUT, long_about = LONG_ABOUT)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run one virtual module until Ctrl-C or SIGTERM.
+    #[command(long_about = LONG_ABOUT, after_long_help = EXAMPLE)]
+    Run(RunArgs),
+}
+
+/// Flags of `vmodem run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Make a symlink to the pseudo-terminal at PATH (e.g. /tmp/ttyEC25), so the serial
+    /// device has the same name every run. An old symlink there is replaced; any other
+    /// file is left alone and vmodem refuses to start. Removed again on exit. Default: no
+    /// symlink; the start-up message shows the /dev/pts path.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["tcp", "stdio"])]
+    pub(crate) link: Option<PathBuf>,
+
+    /// Serve the serial line on TCP instead of a pseudo-terminal (for QEMU
+    /// `-serial tcp:...`, Renode, socat). ADDR is IP:PORT, or a bare PORT for
+    /// 127.0.0.1:PORT. One host at a time: a new connection replaces the current one,
+    /// like re-plugging a cable.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen, conflicts_with = "stdio")]
+    pub(crate) tcp: Option<SocketAddr>,
+
+    /// Use stdin/stdout as the serial line instead of a pseudo-terminal (start-up
+    /// messages and logs go to stderr). A terminal on stdin is put in raw mode while
+    /// vmodem runs; end of stdin stops vmodem.
+    #[arg(long)]
+    pub(crate) stdio: bool,
+
+    /// The module to imitate: identity strings (ATI, AT+CGMR) and publish dialects.
+    #[arg(long, value_name = "MODEL", default_value = "ec25", ignore_case = true, value_parser = model_parser())]
+    pub(crate) model: Model,
+
+    /// How quickly the module answers.
+    #[arg(long, value_name = "SPEED", default_value = "fast", ignore_case = true, value_parser = timing_parser())]
+    pub(crate) timing: Timing,
+
+    /// Log verbosity on stderr: error, warn, info, debug or trace, or a tracing filter
+    /// such as `debug,rumqttd=info`. A bare level silences the built-in broker's own log
+    /// (rumqttd reports every normal client disconnect as an error); name rumqttd in a
+    /// filter to see it.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub(crate) log_level: String,
+
+    /// Write every byte on the serial line, both directions, to FILE as JSON lines:
+    /// {"t_ms":12,"dir":"host_to_module","text":"AT\r","hex":"41540d"}. Default: no trace.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) trace: Option<PathBuf>,
+
+    /// Where the built-in MQTT broker listens: IP:PORT, or a bare PORT for
+    /// 127.0.0.1:PORT (0 picks a free port; the start-up message shows it).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:1883",
+        value_parser = parse_listen,
+        conflicts_with = "no_broker"
+    )]
+    pub(crate) broker_listen: SocketAddr,
+
+    /// Do not start the built-in broker (use your own, e.g. mosquitto on port 1883).
+    #[arg(long)]
+    pub(crate) no_broker: bool,
+
+    /// Resolve NAME to IP for the module's connections before asking the system
+    /// resolver, e.g. --hosts broker.example.com=127.0.0.1. Repeatable. Default: none.
+    #[arg(long = "hosts", value_name = "NAME=IP", value_parser = parse_host)]
+    pub(crate) hosts: Vec<(String, IpAddr)>,
+
+    /// After the module powers itself down (AT+QPOWD), press its power key again after
+    /// SECS seconds. Without it the module stays off, as hardware does, until vmodem
+    /// restarts.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub(crate) power_on_after: Option<Duration>,
+}
+
+fn model_parser() -> impl TypedValueParser<Value = Model> {
+    let names = Model::ALL.map(|m| {
+        let p = m.profile();
+        PossibleValue::new(p.cli_name).help(format!("{} {}", p.manufacturer, p.model))
+    });
+    PossibleValuesParser::new(names)
+        .map(|name| Model::from_name(&name).expect("clap only passes listed names"))
+}
+
+fn timing_parser() -> impl TypedValueParser<Value = Timing> {
+    PossibleValuesParser::new([
+        PossibleValue::new("fast").help("answer at once; the boot messages come in one burst"),
+        PossibleValue::new("realistic")
+            .help("answer after delays like real hardware; boot takes about 7 s"),
+    ])
+    .map(|name| Timing::from_name(&name).expect("clap only passes listed names"))
+}
+
+/// `IP:PORT`, `localhost:PORT`, or a bare `PORT` on 127.0.0.1.
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port));
+    }
+    if let Some(port) = text.strip_prefix("localhost:") {
+        if let Ok(port) = port.parse::<u16>() {
+            return Ok(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port));
+        }
+    }
+    text.parse().map_err(|_| {
+        format!(
+            "expected IP:PORT such as 127.0.0.1:5555, or a bare PORT for 127.0.0.1, not {text:?}"
+        )
+    })
+}
+
+/// `NAME=IP`.
+fn parse_host(text: &str) -> Result<(String, IpAddr), String> {
+    let usage = "expected NAME=IP, such as broker.example.com=127.0.0.1";
+    let (name, ip) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{usage}, not {text:?}"))?;
+    if name.is_empty() {
+        return Err(format!("{usage}; the name is missing in {text:?}"));
+    }
+    let ip = ip
+        .parse()
+        .map_err(|_| format!("{usage}; {ip:?} is not an IP address"))?;
+    Ok((name.to_owned(), ip))
+}
+
+/// Seconds, fractions allowed.
+fn parse_secs(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("expected a number of seconds such as 5 or 0.5, not {text:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn listen_addresses_default_to_loopback() {
+        assert_eq!(parse_listen("5555"), Ok("127.0.0.1:5555".parse().unwrap()));
+        assert_eq!(
+            parse_listen("localhost:1"),
+            Ok("127.0.0.1:1".parse().unwrap())
+        );
+        assert_eq!(
+            parse_listen("0.0.0.0:1883"),
+            Ok("0.0.0.0:1883".parse().unwrap())
+        );
+        assert_eq!(
+            parse_listen("[::1]:1883"),
+            Ok("[::1]:1883".parse().unwrap())
+        );
+        assert!(parse_listen("example.com:1883")
+            .unwrap_err()
+            .contains("IP:PORT"));
+    }
+
+    #[test]
+    fn host_overrides_are_name_equals_ip() {
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(
+            parse_host("broker.test=127.0.0.1"),
+            Ok(("broker.test".into(), ip))
+        );
+        assert!(parse_host("broker.test").unwrap_err().contains("NAME=IP"));
+        assert!(parse_host("=127.0.0.1")
+            .unwrap_err()
+            .contains("name is missing"));
+        assert!(parse_host("a=b").unwrap_err().contains("not an IP address"));
+    }
+
+    #[test]
+    fn run_flags_parse_with_their_defaults() {
+        let cli = Cli::try_parse_from(["vmodem", "run"]).unwrap();
+        let Command::Run(args) = cli.command;
+        assert_eq!(args.model, Model::Ec25);
+        assert_eq!(args.timing, Timing::Fast);
+        assert_eq!(args.broker_listen, "127.0.0.1:1883".parse().unwrap());
+        assert_eq!(args.power_on_after, None);
+
+        let cli = Cli::try_parse_from([
+            "vmodem",
+            "run",
+            "--tcp",
+            "5555",
+            "--model",
+            "BG96",
+            "--timing",
+            "realistic",
+            "--hosts",
+            "a=10.0.0.1",
+            "--hosts",
+            "b=::1",
+            "--power-on-after",
+            "0.5",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command;
+        assert_eq!(args.tcp, Some("127.0.0.1:5555".parse().unwrap()));
+        assert_eq!(args.model, Model::Bg96);
+        assert_eq!(args.timing, Timing::Realistic);
+        assert_eq!(args.hosts.len(), 2);
+        assert_eq!(args.power_on_after, Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn contradictory_flags_are_refused() {
+        for flags in [
+            &["--tcp", "5555", "--stdio"][..],
+            &["--link", "/tmp/x", "--tcp", "1"],
+            &["--no-broker", "--broker-listen", "1883"],
+        ] {
+            let argv = ["vmodem", "run"].iter().chain(flags);
+            assert!(Cli::try_parse_from(argv).is_err(), "{flags:?} accepted");
+        }
+    }
+}

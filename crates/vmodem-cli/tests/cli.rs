@@ -1,0 +1,220 @@
+//! The built `vmodem` binary, run as a user would: start-up output, a session
+//! through the pty it prints, stdio, signals, and errors that name the fix.
+
+#[path = "../../vmodem-tokio/tests/support/mod.rs"]
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use support::{ScratchDir, SerialClient, BOOT, PATIENCE};
+
+/// A `vmodem` child process; killed if a test fails before it exits.
+struct Vmodem {
+    child: Child,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Vmodem {
+    fn start(args: &[&str], stdin: Stdio) -> Vmodem {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
+            .args(args)
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("vmodem starts");
+        let stdout = collect(child.stdout.take().unwrap());
+        let stderr = collect(child.stderr.take().unwrap());
+        Vmodem {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn stdout(&self) -> Vec<u8> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// The start-up message, once its last line is out.
+    fn banner(&self) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let out = String::from_utf8_lossy(&self.stdout()).into_owned();
+            if out.contains("\nstop:") {
+                return out;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no start-up message; stdout {out:?}, stderr {:?}",
+                self.stderr()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader threads take the last bytes.
+                thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "vmodem did not exit; stderr {:?}",
+                self.stderr()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn terminate(&mut self) -> ExitStatus {
+        let pid = Pid::from_raw(self.child.id().try_into().unwrap());
+        kill(pid, Signal::SIGTERM).unwrap();
+        self.wait()
+    }
+}
+
+impl Drop for Vmodem {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own.
+fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+    let bytes = Arc::new(Mutex::new(Vec::new()));
+    let sink = bytes.clone();
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = pipe.read(&mut buf) {
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    bytes
+}
+
+/// The value of the start-up line `key: value`.
+fn field<'a>(banner: &'a str, key: &str) -> &'a str {
+    banner
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {key}: line in {banner:?}"))
+        .trim()
+}
+
+#[test]
+fn runs_on_a_linked_pty_with_a_broker_and_stops_cleanly_on_sigterm() {
+    let dir = ScratchDir::new("cli-pty");
+    let link = dir.join("ttyEC25");
+    let mut vmodem = Vmodem::start(
+        &[
+            "run",
+            "--link",
+            link.to_str().unwrap(),
+            "--broker-listen",
+            "127.0.0.1:0",
+        ],
+        Stdio::null(),
+    );
+    let banner = vmodem.banner();
+    let serial = field(&banner, "serial");
+    assert!(serial.starts_with("/dev/pts/"), "{banner}");
+    let (linked, target) = field(&banner, "link").split_once(" -> ").unwrap();
+    assert_eq!((linked, target), (link.to_str().unwrap(), serial));
+    assert!(field(&banner, "try").contains(linked), "{banner}");
+
+    let mut host = SerialClient::open(linked.as_ref());
+    host.expect(BOOT);
+    host.send(b"AT\r");
+    host.expect(b"AT\r\r\nOK\r\n");
+    host.send(b"ATI\r");
+    host.expect(b"ATI\r\r\nQuectel\r\nEC25\r\nRevision: EC25EFAR06A06M4G\r\n\r\nOK\r\n");
+
+    // The broker it announces takes MQTT 3.1.1 clients, and the example uses its port.
+    let broker = field(&banner, "broker").split_whitespace().next().unwrap();
+    assert!(field(&banner, "then").contains(&format!("\"127.0.0.1\",{}", &broker[10..])));
+    let mut mqtt = TcpStream::connect(broker).unwrap();
+    mqtt.set_read_timeout(Some(PATIENCE)).unwrap();
+    mqtt.write_all(b"\x10\x0f\x00\x04MQTT\x04\x02\x00\x3c\x00\x03abc")
+        .unwrap();
+    let mut connack = [0u8; 4];
+    mqtt.read_exact(&mut connack).unwrap();
+    assert_eq!(connack, [0x20, 0x02, 0x00, 0x00]);
+
+    let status = vmodem.terminate();
+    assert!(status.success(), "{status}; stderr {}", vmodem.stderr());
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "the symlink is removed on SIGTERM"
+    );
+}
+
+#[test]
+fn stdio_answers_on_stdout_and_exits_at_the_end_of_stdin() {
+    let mut vmodem = Vmodem::start(&["run", "--stdio", "--no-broker"], Stdio::piped());
+    let mut stdin = vmodem.child.stdin.take().unwrap();
+    stdin.write_all(b"AT\r").unwrap();
+    drop(stdin);
+    let status = vmodem.wait();
+    assert!(status.success(), "{status}; stderr {}", vmodem.stderr());
+    let mut want = BOOT.to_vec();
+    want.extend_from_slice(b"AT\r\r\nOK\r\n");
+    assert_eq!(
+        vmodem.stdout().escape_ascii().to_string(),
+        want.escape_ascii().to_string(),
+        "stdout carries the serial line only"
+    );
+    assert!(vmodem.stderr().contains("serial: stdin/stdout"));
+}
+
+#[test]
+fn a_file_at_the_link_path_is_left_alone_and_the_error_says_what_to_do() {
+    let dir = ScratchDir::new("cli-link-file");
+    let file = dir.join("notes.txt");
+    std::fs::write(&file, b"keep me").unwrap();
+    let mut vmodem = Vmodem::start(
+        &["run", "--no-broker", "--link", file.to_str().unwrap()],
+        Stdio::null(),
+    );
+    let status = vmodem.wait();
+    assert!(!status.success());
+    let stderr = vmodem.stderr();
+    assert!(
+        stderr.contains("--link") && stderr.contains("choose another path"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+}
+
+#[test]
+fn a_busy_broker_port_names_the_flags_that_fix_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let mut vmodem = Vmodem::start(&["run", "--broker-listen", &addr], Stdio::null());
+    let status = vmodem.wait();
+    assert!(!status.success());
+    let stderr = vmodem.stderr();
+    assert!(
+        stderr.contains("--broker-listen 127.0.0.1:PORT") && stderr.contains("--no-broker"),
+        "{stderr}"
+    );
+}
