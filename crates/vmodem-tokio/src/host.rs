@@ -43,9 +43,9 @@ impl HostPort {
     /// Queues module output for the host; never waits (see [`crate::outqueue`]).
     pub(crate) fn send(&mut self, bytes: &[u8]) {
         match self {
-            HostPort::Pty(p) => p.out.push(bytes),
+            HostPort::Pty(p) => p.send(bytes),
             HostPort::Tcp(p) => p.send(bytes),
-            HostPort::Stdio(p) => p.out.push(bytes),
+            HostPort::Stdio(p) => p.send(bytes),
         }
     }
 

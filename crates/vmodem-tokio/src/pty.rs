@@ -5,9 +5,11 @@
 //! UART that clients may plug and unplug:
 //!
 //! - The slave is put in raw mode, so CR stays CR and nothing is echoed by the
-//!   kernel. Settings a client changes later (baud rate, …) are accepted and
-//!   have no effect on us; a client that turns local echo back on gets the echo
-//!   it asked for.
+//!   kernel. Settings a client changes later (baud rate, line discipline) are
+//!   accepted and change nothing for the module, with one exception: local
+//!   echo, which vmodem turns off again before it writes. Echo would hand the
+//!   module's output straight back to it as host input (`OK` → `ERROR` →
+//!   `ERROR` …), a loop no UART has; `stty echo` on the device is enough.
 //! - We keep a slave descriptor open for the module's lifetime. Otherwise the
 //!   master reads EIO as soon as the last client closes the device, and the
 //!   next client could not talk to the same module.
@@ -22,23 +24,25 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
-use tokio::io::unix::AsyncFd;
+use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
+use tracing::{debug, warn};
 
 use crate::host::PortError;
 use crate::outqueue::OutQueue;
 use crate::reactor;
 use crate::symlink::Symlink;
-use crate::termios::{make_raw, Raw};
+use crate::termios::{keep_echo_off, make_raw, Raw};
 
 /// A pseudo-terminal serving as a module's serial line.
 #[derive(Debug)]
 pub struct PtyPort {
     master: AsyncFd<File>,
-    /// Held, never read: keeps the master usable while no client is attached.
-    _slave: OwnedFd,
+    /// Never read: keeps the master usable while no client is attached, and
+    /// lets us see the terminal settings clients make.
+    slave: OwnedFd,
     path: PathBuf,
     link: Option<Symlink>,
-    pub(crate) out: OutQueue,
+    out: OutQueue,
 }
 
 impl PtyPort {
@@ -59,7 +63,7 @@ impl PtyPort {
         let link = link.map(|l| Symlink::create(l, &path)).transpose()?;
         Ok(PtyPort {
             master,
-            _slave: pty.slave,
+            slave: pty.slave,
             path,
             link,
             out: OutQueue::default(),
@@ -76,6 +80,10 @@ impl PtyPort {
         self.link.as_ref().map(Symlink::path)
     }
 
+    pub(crate) fn send(&mut self, bytes: &[u8]) {
+        self.out.push(bytes);
+    }
+
     pub(crate) async fn recv(&mut self) -> io::Result<Vec<u8>> {
         loop {
             tokio::select! {
@@ -85,9 +93,7 @@ impl PtyPort {
                     }
                 }
                 ready = self.master.writable(), if !self.out.is_empty() => {
-                    if let Ok(written) = ready?.try_io(|fd| fd.get_ref().write(self.out.front())) {
-                        self.out.consume(written?);
-                    }
+                    write_queued(&mut ready?, &self.slave, &mut self.out)?;
                 }
             }
         }
@@ -95,13 +101,34 @@ impl PtyPort {
 
     pub(crate) async fn flush(&mut self) -> io::Result<()> {
         while !self.out.is_empty() {
-            let mut ready = self.master.writable().await?;
-            if let Ok(written) = ready.try_io(|fd| fd.get_ref().write(self.out.front())) {
-                self.out.consume(written?);
-            }
+            write_queued(
+                &mut self.master.writable().await?,
+                &self.slave,
+                &mut self.out,
+            )?;
         }
         Ok(())
     }
+}
+
+/// Writes queued output as far as the master takes it now.
+fn write_queued(
+    ready: &mut AsyncFdReadyGuard<'_, File>,
+    slave: &OwnedFd,
+    out: &mut OutQueue,
+) -> io::Result<()> {
+    match keep_echo_off(slave) {
+        Ok(false) => {}
+        Ok(true) => warn!(
+            "a client turned on local echo on the pty; vmodem turned it off again, as it \
+             would feed the module's own output back to it as host input"
+        ),
+        Err(e) => debug!(error = %e, "cannot read the pty's terminal settings"),
+    }
+    if let Ok(written) = ready.try_io(|fd| fd.get_ref().write(out.front())) {
+        out.consume(written?);
+    }
+    Ok(())
 }
 
 fn pty_error(e: impl Into<io::Error>) -> PortError {

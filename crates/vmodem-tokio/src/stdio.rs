@@ -28,7 +28,7 @@ pub struct StdioPort {
     buf: Box<[u8]>,
     /// Terminal settings to put back, if stdin is a terminal we made raw.
     saved: Option<Termios>,
-    pub(crate) out: OutQueue,
+    out: OutQueue,
 }
 
 impl StdioPort {
@@ -47,6 +47,10 @@ impl StdioPort {
             saved,
             out: OutQueue::default(),
         })
+    }
+
+    pub(crate) fn send(&mut self, bytes: &[u8]) {
+        self.out.push(bytes);
     }
 
     pub(crate) async fn recv(&mut self) -> io::Result<Option<Vec<u8>>> {

@@ -86,11 +86,7 @@ impl TcpSerialPort {
                 break;
             }
             stream.writable().await?;
-            match stream.try_write(self.out.front()) {
-                Ok(n) => self.out.consume(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
+            write_queued(stream, &mut self.out)?;
         }
         Ok(())
     }
@@ -123,11 +119,7 @@ impl TcpSerialPort {
             return Ok(None);
         };
         if ready.is_writable() && !self.out.is_empty() {
-            match stream.try_write(self.out.front()) {
-                Ok(n) => self.out.consume(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
+            write_queued(stream, &mut self.out)?;
         }
         if ready.is_readable() || ready.is_read_closed() {
             let mut buf = [0u8; 1024];
@@ -147,6 +139,16 @@ impl TcpSerialPort {
         }
         self.out.clear();
     }
+}
+
+/// Writes queued output as far as the socket takes it now.
+fn write_queued(stream: &TcpStream, out: &mut OutQueue) -> io::Result<()> {
+    match stream.try_write(out.front()) {
+        Ok(n) => out.consume(n),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    Ok(())
 }
 
 async fn host_ready(

@@ -32,6 +32,18 @@ pub(crate) fn make_raw(fd: impl AsFd, raw: Raw) -> nix::Result<Termios> {
     Ok(before)
 }
 
+/// Turns local echo off again if someone turned it on; says whether it had to.
+pub(crate) fn keep_echo_off(fd: impl AsFd) -> nix::Result<bool> {
+    let mut settings = termios::tcgetattr(&fd)?;
+    let echo = LocalFlags::ECHO | LocalFlags::ECHONL;
+    if !settings.local_flags.intersects(echo) {
+        return Ok(false);
+    }
+    settings.local_flags.remove(echo);
+    termios::tcsetattr(&fd, SetArg::TCSANOW, &settings)?;
+    Ok(true)
+}
+
 /// Puts back settings saved by [`make_raw`].
 pub(crate) fn restore(fd: impl AsFd, saved: &Termios) -> nix::Result<()> {
     termios::tcsetattr(&fd, SetArg::TCSANOW, saved)

@@ -1,6 +1,7 @@
 //! A module on a pseudo-terminal, with the test thread as its host.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tokio::runtime::Runtime;
 use vmodem_tokio::{spawn_module, ModuleHandle, ModuleOptions, PtyPort};
@@ -91,5 +92,18 @@ fn a_host_can_close_the_device_and_open_it_again() {
         host.send(b"AT\r");
         host.expect(b"AT\r\r\nOK\r\n");
     }
+    module.shutdown();
+}
+
+#[test]
+fn local_echo_a_client_turns_on_does_not_loop_output_back_in() {
+    let module = PtyModule::start(None);
+    let mut host = SerialClient::open(&module.path);
+    host.expect(BOOT);
+    host.turn_echo_on();
+    host.send(b"AT\r");
+    host.expect(b"AT\r\r\nOK\r\n");
+    // With echo left on, `OK` would come back in as a command: ERROR, ERROR, ...
+    host.expect_silence(Duration::from_millis(500));
     module.shutdown();
 }

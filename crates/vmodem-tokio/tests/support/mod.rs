@@ -49,6 +49,23 @@ impl SerialClient {
         self.file.write_all(bytes).unwrap();
     }
 
+    /// Turns on local echo, as `stty echo` on the device would.
+    pub fn turn_echo_on(&mut self) {
+        let mut settings = termios::tcgetattr(&self.file).unwrap();
+        settings.local_flags |= termios::LocalFlags::ECHO;
+        termios::tcsetattr(&self.file, SetArg::TCSANOW, &settings).unwrap();
+    }
+
+    /// Checks nothing arrives for `quiet`.
+    pub fn expect_silence(&mut self, quiet: Duration) {
+        let until = Instant::now() + quiet;
+        let mut buf = [0u8; 256];
+        while Instant::now() < until {
+            let n = self.file.read(&mut buf).unwrap();
+            assert_eq!(buf[..n].escape_ascii().to_string(), "", "expected silence");
+        }
+    }
+
     /// Reads exactly as many bytes as `expected` has and checks they match.
     pub fn expect(&mut self, expected: &[u8]) {
         let got = self.read_exactly(expected.len());
