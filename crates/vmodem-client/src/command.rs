@@ -208,6 +208,13 @@ impl Command {
         self
     }
 
+    /// Replaces the documented timeout (still scaled by the client), for timeouts that depend
+    /// on configuration, like `pkt_timeout`.
+    pub(crate) fn with_documented_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// Adds an information-line prefix (e.g. `"+QIURC:"`) that belongs to this command's
     /// response, for commands whose answer lines are not named after the command.
     #[must_use]
