@@ -26,8 +26,11 @@
 //! * A line starting with `+QMTRECV:` is framed by its payload, which may hold CR and LF: see the
 //!   `recv` module docs for the rule (length field authoritative; without it, the first `"\r\n`).
 //! * In ATV0 mode the result codes are `0\r` (OK) and `4\r` (ERROR) with no LF: a line that is
-//!   exactly `0` or `4` is a final result while a command is pending. (Quectel pads S-register
-//!   values to three digits, so no information line of the supported commands is a lone digit.)
+//!   exactly `0` or `4` is a final result, unless the module is known to be verbose. The format
+//!   is learned like the echo: from each final result seen (`OK` or `0`), from `ATV0`/`ATV1`,
+//!   and reset by `ATZ`/`AT&F`/`RDY`. Until the first result shows it, a lone-digit information
+//!   line would be misread (Quectel pads S-register values to three digits, so none of the
+//!   usual commands has one).
 //! * Bytes 0x1A and 0x1B at the start of a line are ignored (a stray Ctrl-Z/ESC echo).
 //!
 //! # Classification: response or URC?
@@ -38,7 +41,8 @@
 //! 1. **Echo.** While the pending command's echo has not been seen, a line equal to its text
 //!    (ASCII case-insensitive) is its echo. The module echoes before answering, so any lines
 //!    already collected as the response are re-issued as URCs (e.g. a `+CPIN: READY` boot URC
-//!    just before the echo of `AT+CPIN?`).
+//!    just before the echo of `AT+CPIN?`). Not once a bare response line has come, nor after
+//!    any response line when the module is known not to echo: `AT+CLAC` lists `AT+CLAC`.
 //! 2. **Before the echo, with a module known to echo**, nothing belongs to the command: final
 //!    results there are late answers of an abandoned command (discarded), other lines are URCs.
 //! 3. **Final result** (`OK`, `ERROR`, `+CME ERROR: …`, `+CMS ERROR: …`, `0`, `4`) ends the
@@ -215,7 +219,7 @@ struct Pending {
     text: Vec<u8>,
     prefixes: Vec<Vec<u8>>,
     data: DataEntry,
-    echo_effect: Option<EchoMode>,
+    effect: Effect,
     echo_seen: bool,
     data_started: bool,
     lines: Vec<Vec<u8>>,
@@ -278,6 +282,7 @@ pub struct Digester {
     swallow_space: bool,
     pending: Option<Pending>,
     echo: EchoMode,
+    results: ResultFormat,
     stale: bool,
     stale_data: DataEntry,
     last_unechoed: Option<Vec<u8>>,
@@ -306,6 +311,7 @@ impl Digester {
             swallow_space: false,
             pending: None,
             echo: EchoMode::Unknown,
+            results: ResultFormat::Unknown,
             stale: false,
             stale_data: DataEntry::None,
             last_unechoed: None,
@@ -344,7 +350,7 @@ impl Digester {
                 .map(|p| p.as_bytes().to_vec())
                 .collect(),
             data: cmd.data_entry(),
-            echo_effect: echo_effect(cmd.text()),
+            effect: Effect::of(cmd.text()),
             echo_seen: false,
             data_started: false,
             lines: Vec::new(),
@@ -505,6 +511,16 @@ impl Digester {
         }));
     }
 
+    /// Whether `0`/`4` lines are result codes: unless the module is known to be verbose and
+    /// the pending command does not change that (ATV0 answers in the new format).
+    fn numeric_allowed(&self) -> bool {
+        self.results != ResultFormat::Verbose
+            || self
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.effect.results.is_some())
+    }
+
     fn prompt_expected(&self) -> bool {
         let prompting = |d: DataEntry| matches!(d, DataEntry::Fixed | DataEntry::CtrlZ);
         match &self.pending {
@@ -524,11 +540,18 @@ impl Digester {
     }
 
     fn line_done(&mut self, line: Vec<u8>) {
-        let echo_known_on = self.echo == EchoMode::On;
+        let echo = self.echo;
+        let numeric = self.numeric_allowed();
         let Some(p) = self.pending.as_mut() else {
             return self.idle_line(line);
         };
-        if !p.echo_seen && line.trim_ascii().eq_ignore_ascii_case(&p.text) {
+        // A line equal to the command is its echo, unless the module is known not to echo and
+        // the response has begun, or bare response lines came already: AT+CLAC lists
+        // "AT+CLAC" among its lines.
+        let echo_possible = !p.echo_seen
+            && (echo != EchoMode::Off || p.lines.is_empty())
+            && p.lines.iter().all(|l| l.first() == Some(&b'+'));
+        if echo_possible && line.trim_ascii().eq_ignore_ascii_case(&p.text) {
             p.echo_seen = true;
             p.size = 0;
             let earlier = mem::take(&mut p.lines);
@@ -540,11 +563,12 @@ impl Digester {
             self.out.push_back(Item::Echo);
             return;
         }
-        if !p.echo_seen && echo_known_on {
+        if !p.echo_seen && echo == EchoMode::On {
             return self.before_echo_line(line);
         }
-        if let Some(result) = FinalResult::parse(&line, true) {
-            return self.complete(result);
+        if let Some(result) = FinalResult::parse(&line, numeric) {
+            let format = ResultFormat::of(&line, &result);
+            return self.complete(result, format);
         }
         let connect = line == b"CONNECT" || line == b"1";
         if p.data == DataEntry::Connect && !p.data_started && connect {
@@ -566,7 +590,7 @@ impl Digester {
 
     /// A line before the pending command's echo, from a module known to echo: not ours.
     fn before_echo_line(&mut self, line: Vec<u8>) {
-        if FinalResult::parse(&line, true).is_some() {
+        if FinalResult::parse(&line, self.numeric_allowed()).is_some() {
             self.stale = false;
             return self.discard(DiscardReason::StrayResult, &line);
         }
@@ -574,7 +598,7 @@ impl Digester {
     }
 
     fn idle_line(&mut self, line: Vec<u8>) {
-        if FinalResult::parse(&line, true).is_some() {
+        if FinalResult::parse(&line, self.numeric_allowed()).is_some() {
             self.stale = false;
             return self.discard(DiscardReason::StrayResult, &line);
         }
@@ -600,15 +624,16 @@ impl Digester {
             Some(Urc::Other(_)) if self.stale => self.discard(DiscardReason::Stale, &line),
             Some(urc) => {
                 if urc == Urc::Ready {
-                    // Restarted: the echo setting is whatever its stored profile says.
+                    // Restarted: the settings are whatever its stored profile says.
                     self.echo = EchoMode::Unknown;
+                    self.results = ResultFormat::Unknown;
                 }
                 self.out.push_back(Item::Urc(urc));
             }
         }
     }
 
-    fn complete(&mut self, result: FinalResult) {
+    fn complete(&mut self, result: FinalResult, format: Option<ResultFormat>) {
         let Some(p) = self.pending.take() else {
             return;
         };
@@ -617,9 +642,13 @@ impl Digester {
         } else {
             EchoMode::Off
         };
-        self.echo = match p.echo_effect {
+        self.echo = match p.effect.echo {
             Some(effect) if result.is_ok() => effect,
             _ => observed,
+        };
+        self.results = match p.effect.results {
+            Some(effect) if result.is_ok() => effect,
+            _ => format.unwrap_or(self.results),
         };
         self.last_unechoed = if p.echo_seen {
             None
@@ -638,38 +667,73 @@ fn is_bare_urc(line: &[u8]) -> bool {
     line == b"RDY" || line == b"POWERED DOWN"
 }
 
-/// What a successful command line does to the echo setting: `E0`/`E1` in a basic command line
-/// (`ATE0`, `ATQ0V1E0`) set it; `Z` and `&F` restore a profile we cannot see.
-fn echo_effect(text: &str) -> Option<EchoMode> {
-    let bytes = text.trim().as_bytes();
-    if bytes.len() < 2 || !bytes[..2].eq_ignore_ascii_case(b"AT") {
-        return None;
-    }
-    let mut effect = None;
-    let mut i = 2;
-    while i < bytes.len() {
-        let b = bytes[i].to_ascii_uppercase();
-        match b {
-            b'+' | b'$' | b'%' | b'^' | b'#' => break,
-            b'&' => {
-                if bytes.get(i + 1).map(u8::to_ascii_uppercase) == Some(b'F') {
-                    effect = Some(EchoMode::Unknown);
-                }
-                i += 2;
-                continue;
+/// Result code format: `OK` (ATV1, the power-up default) or `0` (ATV0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResultFormat {
+    Unknown,
+    Verbose,
+    Numeric,
+}
+
+impl ResultFormat {
+    /// What a final result line shows about the format (`+CME ERROR` shows nothing).
+    fn of(line: &[u8], result: &FinalResult) -> Option<Self> {
+        match result {
+            FinalResult::Ok | FinalResult::Error if line.trim_ascii().len() == 1 => {
+                Some(ResultFormat::Numeric)
             }
-            b'E' => {
-                effect = Some(match bytes.get(i + 1) {
-                    Some(b'1') => EchoMode::On,
-                    _ => EchoMode::Off,
-                });
-            }
-            b'Z' => effect = Some(EchoMode::Unknown),
-            _ => {}
+            FinalResult::Ok | FinalResult::Error => Some(ResultFormat::Verbose),
+            _ => None,
         }
-        i += 1;
     }
-    effect
+}
+
+/// What a successful basic command line does to the settings the digester tracks.
+#[derive(Debug, Clone, Copy, Default)]
+struct Effect {
+    echo: Option<EchoMode>,
+    results: Option<ResultFormat>,
+}
+
+impl Effect {
+    /// `E0`/`E1` and `V0`/`V1` in a basic command line (`ATE0`, `ATQ0V1E0`) set echo and
+    /// result format; `Z` and `&F` restore a profile we cannot see.
+    fn of(text: &str) -> Self {
+        let mut effect = Effect::default();
+        let bytes = text.trim().as_bytes();
+        if bytes.len() < 2 || !bytes[..2].eq_ignore_ascii_case(b"AT") {
+            return effect;
+        }
+        let mut i = 2;
+        while i < bytes.len() {
+            let one = bytes.get(i + 1) == Some(&b'1');
+            match bytes[i].to_ascii_uppercase() {
+                b'+' | b'$' | b'%' | b'^' | b'#' | b'D' => break,
+                b'&' => {
+                    if bytes.get(i + 1).map(u8::to_ascii_uppercase) == Some(b'F') {
+                        effect.echo = Some(EchoMode::Unknown);
+                        effect.results = Some(ResultFormat::Unknown);
+                    }
+                    i += 1;
+                }
+                b'E' => effect.echo = Some(if one { EchoMode::On } else { EchoMode::Off }),
+                b'V' => {
+                    effect.results = Some(if one {
+                        ResultFormat::Verbose
+                    } else {
+                        ResultFormat::Numeric
+                    })
+                }
+                b'Z' => {
+                    effect.echo = Some(EchoMode::Unknown);
+                    effect.results = Some(ResultFormat::Unknown);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        effect
+    }
 }
 
 #[cfg(test)]

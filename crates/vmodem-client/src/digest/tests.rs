@@ -161,6 +161,67 @@ fn echo_mode_is_learned() {
 }
 
 #[test]
+fn a_response_line_equal_to_the_command_is_not_its_echo() {
+    check(
+        "echo off: AT+CLAC lists AT+CLAC",
+        &[
+            Start("AT"),
+            Rx(b"\r\nOK\r\n"),
+            Start("AT+CLAC"),
+            Rx(b"\r\nAT&F\r\nAT+CGMI\r\nAT+CLAC\r\nAT+CMEE\r\n\r\nOK\r\n"),
+        ],
+        &[ok(&[]), ok(&[b"AT&F", b"AT+CGMI", b"AT+CLAC", b"AT+CMEE"])],
+    );
+    check(
+        "echo unknown: a bare line first rules out a later echo",
+        &[Start("AT+CLAC"), Rx(b"\r\nAT&F\r\nAT+CLAC\r\n\r\nOK\r\n")],
+        &[ok(&[b"AT&F", b"AT+CLAC"])],
+    );
+    check(
+        "echo on: the echo comes first, the listed line is content",
+        &[Start("AT+CLAC"), Rx(b"AT+CLAC\r\r\nAT+CLAC\r\n\r\nOK\r\n")],
+        &[Got::Echo, ok(&[b"AT+CLAC"])],
+    );
+}
+
+#[test]
+fn result_format_is_learned() {
+    check(
+        "verbose known: a lone 0 is an information line",
+        &[
+            Start("AT"),
+            Rx(b"\r\nOK\r\n"),
+            Start("ATS0?"),
+            Rx(b"\r\n0\r\n\r\nOK\r\n"),
+            Rx(b"\r\n4\r\n"),
+        ],
+        &[ok(&[]), ok(&[b"0"]), urc(b"4")],
+    );
+    check(
+        "ATV0 answers in the new format, ATV1 in the old one",
+        &[
+            Start("AT"),
+            Rx(b"\r\nOK\r\n"),
+            Start("ATV0"),
+            Rx(b"0\r"),
+            Start("ATS0?"),
+            Rx(b"000\r\n0\r"),
+            Start("ATV1"),
+            Rx(b"0\r"),
+            Start("AT"),
+            Rx(b"\r\nOK\r\n"),
+            Rx(b"\r\n0\r\n"),
+        ],
+        &[ok(&[]), ok(&[]), ok(&[b"000"]), ok(&[]), ok(&[]), urc(b"0")],
+    );
+    check(
+        "numeric known: a stray 0 while idle is a late result",
+        &[Start("ATV0"), Rx(b"0\r"), Rx(b"0\r")],
+        &[ok(&[]), Got::Drop(DiscardReason::StrayResult)],
+    );
+}
+
+#[test]
 fn information_blocks_and_results() {
     check(
         "ATI",
