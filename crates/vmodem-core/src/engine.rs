@@ -95,6 +95,8 @@ pub(crate) struct Engine {
     pub(crate) pending_input: VecDeque<u8>,
     /// URC texts waiting for the line to be free.
     pub(crate) urcs: VecDeque<Vec<u8>>,
+    /// Bytes held in `urcs`.
+    urc_bytes: usize,
     /// Bytes for the host.
     pub(crate) out: Vec<u8>,
     /// How many more CR/LF/Ctrl-Z bytes to swallow after a fixed-length payload.
@@ -116,6 +118,7 @@ impl Engine {
             executing: false,
             pending_input: VecDeque::new(),
             urcs: VecDeque::new(),
+            urc_bytes: 0,
             out: Vec::new(),
             swallow: 0,
         }
@@ -135,8 +138,16 @@ impl Engine {
         match self.state {
             State::Off => {}
             _ if self.line_free() => self.active.format.urc(&mut self.out, &text),
-            _ => self.urcs.push_back(text),
+            _ => {
+                self.urc_bytes += text.len();
+                self.urcs.push_back(text);
+            }
         }
+    }
+
+    /// Bytes of URCs waiting for the line.
+    pub(crate) fn urc_backlog(&self) -> usize {
+        self.urc_bytes
     }
 
     /// Writes queued URCs, if the line is free.
@@ -147,6 +158,7 @@ impl Engine {
         while let Some(text) = self.urcs.pop_front() {
             self.active.format.urc(&mut self.out, &text);
         }
+        self.urc_bytes = 0;
         if self.urcs.capacity() > 8 {
             self.urcs.shrink_to_fit();
         }
@@ -159,6 +171,7 @@ impl Engine {
         self.executing = false;
         self.pending_input = VecDeque::new();
         self.urcs = VecDeque::new();
+        self.urc_bytes = 0;
         self.swallow = 0;
     }
 }

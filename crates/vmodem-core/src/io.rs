@@ -45,6 +45,8 @@ pub enum NetAction {
         host: String,
         /// TCP port, 1–65535.
         port: u16,
+        /// Wrap the connection in TLS (`AT+QMTCFG="ssl",c,1,<ctx>`).
+        tls: Option<TlsSettings>,
     },
     /// Write these bytes on the link, in order after earlier sends.
     Send {
@@ -70,6 +72,24 @@ pub enum NetAction {
         /// The link to resume.
         link: LinkId,
     },
+}
+
+/// How to secure a link: the SSL context `AT+QMTCFG="ssl"` names.
+///
+/// The driver builds the TLS client from these settings; the core only ever
+/// sees the link open, fail or carry plaintext.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsSettings {
+    /// SSL context index, 0–5 (`<sslctx_idx>`).
+    pub context: u8,
+}
+
+impl TlsSettings {
+    /// Settings of SSL context `context`.
+    pub fn new(context: u8) -> Self {
+        TlsSettings { context }
+    }
 }
 
 /// What happened on the network, reported by the driver.

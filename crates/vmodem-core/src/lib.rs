@@ -31,6 +31,7 @@ mod identity;
 mod io;
 mod model;
 mod modem;
+mod mqtt;
 mod time;
 mod timers;
 
@@ -38,7 +39,7 @@ mod timers;
 mod tests;
 
 pub use config::{Config, Timing};
-pub use io::{CloseCause, ConnectError, LinkId, ModemEvent, NetAction, NetEvent};
+pub use io::{CloseCause, ConnectError, LinkId, ModemEvent, NetAction, NetEvent, TlsSettings};
 pub use model::{Model, ModelProfile, PublishDialects};
 pub use modem::Modem;
 pub use time::Instant;

@@ -13,6 +13,7 @@ use crate::device::Device;
 use crate::engine::{DataState, Engine, Profile, State, MAX_PENDING_INPUT};
 use crate::identity::Identity;
 use crate::io::{ModemEvent, NetAction, NetEvent};
+use crate::mqtt::{Link, Mqtt, OpenResult, Sink};
 use crate::time::Instant;
 use crate::timers::{Timer, Timers};
 
@@ -35,12 +36,13 @@ pub struct Modem {
     pub(crate) identity: Identity,
     pub(crate) engine: Engine,
     pub(crate) device: Device,
+    pub(crate) mqtt: Mqtt,
     pub(crate) timers: Timers,
     /// The latest `now` seen.
     pub(crate) now: Instant,
     /// The `now` of power-up, against which `Config::unix_time_ms` is given.
     pub(crate) epoch: Instant,
-    net: VecDeque<NetAction>,
+    pub(crate) net: VecDeque<NetAction>,
     events: VecDeque<ModemEvent>,
 }
 
@@ -54,6 +56,7 @@ impl Modem {
             identity,
             engine: Engine::new(Profile::FACTORY),
             device: Device::new(),
+            mqtt: Mqtt::new(),
             timers: Timers::default(),
             now,
             epoch: now,
@@ -88,9 +91,11 @@ impl Modem {
     /// Something happened on the network.
     pub fn handle_net_event(&mut self, now: Instant, event: NetEvent) {
         let now = self.advance(now);
-        // No link is ever opened before the MQTT commands exist; events for
-        // unknown links are stale by definition and ignored.
-        let _ = event;
+        self.run_due(now);
+        if self.device.powered {
+            let (mqtt, mut sink) = self.mqtt_sink();
+            mqtt.on_net_event(now, event, &mut sink);
+        }
         self.run_due(now);
     }
 
@@ -135,7 +140,10 @@ impl Modem {
     /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` if nothing is scheduled.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next()
+        [self.timers.next(), self.mqtt.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn advance(&mut self, now: Instant) -> Instant {
@@ -158,14 +166,53 @@ impl Modem {
 
     // ---- timers ---------------------------------------------------------
 
-    /// Runs every timer due by `now`, then input that waited for the line.
+    /// Runs every timer due by `now`, then input that waited for the line,
+    /// then lets the MQTT clients take what the host now has room for.
     fn run_due(&mut self, now: Instant) {
         loop {
             while let Some(timer) = self.timers.pop_due(now) {
                 self.on_timer(now, timer);
             }
+            if self.mqtt.next_deadline().is_some_and(|d| d <= now) {
+                let (mqtt, mut sink) = self.mqtt_sink();
+                mqtt.on_timeout(now, &mut sink);
+            }
             if !self.drain_pending_input(now) {
                 break;
+            }
+        }
+        if self.device.powered {
+            self.check_links(now);
+            let (mqtt, mut sink) = self.mqtt_sink();
+            mqtt.pump(now, &mut sink);
+        }
+    }
+
+    pub(crate) fn mqtt_sink(&mut self) -> (&mut Mqtt, Sink<'_>) {
+        let Modem {
+            mqtt, engine, net, ..
+        } = self;
+        (mqtt, Sink { engine, net })
+    }
+
+    /// A link whose PDP context went down (radio off, detach, `AT+QIDEACT`)
+    /// cannot live: `+QMTSTAT: c,7` for an open one, `+QMTOPEN: c,3` for one opening.
+    fn check_links(&mut self, _now: Instant) {
+        for c in 0..self.mqtt.clients.len() {
+            let cid = self.mqtt.clients[c].cfg.pdp_cid;
+            if self.device.context(cid).is_some_and(|ctx| ctx.active) {
+                continue;
+            }
+            let (mqtt, mut sink) = self.mqtt_sink();
+            let client = &mut mqtt.clients[c];
+            match &client.link {
+                Link::Closed => {}
+                Link::Opening { id, .. } => {
+                    sink.net(NetAction::Close { link: *id });
+                    client.link = Link::Closed;
+                    sink.urc(format!("+QMTOPEN: {c},{}", OpenResult::PdpFailed as i8));
+                }
+                Link::Open { .. } => client.fail(crate::mqtt::stat::LINK_DOWN, &mut sink),
             }
         }
     }
@@ -291,12 +338,14 @@ impl Modem {
     ) {
         self.engine.executing = true;
         let mut result = Ok(());
+        let mut glued = false;
         while let Some(cmd) = queue.pop_front() {
             let mut reply = Reply::default();
             let outcome = commands::execute(self, now, &cmd, &mut reply);
             if self.realistic() {
                 delay += commands::latency(&cmd);
             }
+            glued = reply.glue_result;
             if !reply.lines.is_empty() {
                 self.engine.format().info(&mut response, &reply.lines);
             }
@@ -307,19 +356,28 @@ impl Modem {
                     self.engine.out.extend_from_slice(&response);
                     self.engine.out.extend_from_slice(&entry.prompt);
                     self.timers.set(Timer::DataEntry, now + entry.idle_timeout);
+                    let empty = entry.end == DataEnd::Fixed(0);
                     self.engine.state = State::Data(Box::new(DataState {
                         entry,
                         buf: Vec::new(),
                         rest: queue,
                     }));
                     self.engine.executing = false;
+                    if empty {
+                        self.end_data(now, DataInput::Complete(Vec::new()));
+                    }
                     return;
                 }
                 Err(fail) => {
                     result = Err(fail);
+                    glued = false;
                     break;
                 }
             }
+        }
+        if glued && result.is_ok() && self.engine.format().verbose {
+            // Drop the S3 S4 that would separate the result from the last line.
+            response.truncate(response.len().saturating_sub(2));
         }
         self.finish(now, response, result, delay);
     }
@@ -452,6 +510,8 @@ impl Modem {
             ctx.active = false;
         }
         self.timers.clear();
+        let (mqtt, mut sink) = self.mqtt_sink();
+        mqtt.reset(&mut sink);
         self.timers
             .set(Timer::Boot, now + boot_delay(self.realistic(), 0));
     }
@@ -483,6 +543,8 @@ impl Modem {
     }
 
     fn power_down(&mut self) {
+        let (mqtt, mut sink) = self.mqtt_sink();
+        mqtt.reset(&mut sink);
         self.urc(&b"POWERED DOWN"[..]);
         self.engine.reset_line();
         self.device.powered = false;
@@ -494,11 +556,6 @@ impl Modem {
     pub(crate) fn unix_ms(&self, now: Instant) -> i64 {
         let since = now.saturating_duration_since(self.epoch).as_millis() as i64;
         self.config.unix_time_ms as i64 + since + self.device.clock_offset_ms
-    }
-
-    #[allow(dead_code)]
-    pub(crate) fn net_action(&mut self, action: NetAction) {
-        self.net.push_back(action);
     }
 }
 

@@ -2,7 +2,8 @@
 
 use core::time::Duration;
 
-use crate::{Config, Instant, Modem, ModemEvent, Timing};
+use crate::{Config, Instant, LinkId, Modem, ModemEvent, NetAction, NetEvent, Timing};
+use vmodem_mqtt::{decode, Packet, Protocol};
 
 /// Escapes bytes so CR, LF and control characters are visible in failures.
 pub(crate) fn show(bytes: &[u8]) -> String {
@@ -67,6 +68,49 @@ impl Harness {
     pub(crate) fn expect(&mut self, input: &[u8], expected: &[u8]) {
         let got = self.send(input);
         assert_eq!(show(&got), show(expected), "answer to {}", show(input));
+    }
+
+    /// Network actions the module asked for since the last call.
+    pub(crate) fn actions(&mut self) -> Vec<NetAction> {
+        let mut v = Vec::new();
+        while let Some(a) = self.modem.poll_net_action() {
+            v.push(a);
+        }
+        v
+    }
+
+    /// Feeds a network event and returns what the module wrote to the host.
+    pub(crate) fn net(&mut self, event: NetEvent) -> Vec<u8> {
+        self.modem.handle_net_event(self.now, event);
+        self.output()
+    }
+
+    /// Sends `packet` from the broker on `link`; returns the host output.
+    pub(crate) fn broker_sends(&mut self, link: LinkId, packet: &Packet) -> Vec<u8> {
+        let mut data = Vec::new();
+        packet.encode(&mut data).unwrap();
+        self.net(NetEvent::Received { link, data })
+    }
+
+    /// The MQTT packets the module sent since the last call (decoded as a broker
+    /// would), with any other network actions left out.
+    pub(crate) fn sent(&mut self, protocol: Protocol) -> Vec<Packet> {
+        let mut bytes = Vec::new();
+        for a in self.actions() {
+            if let NetAction::Send { data, .. } = a {
+                bytes.extend(data);
+            }
+        }
+        let mut packets = Vec::new();
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            let (p, used) = decode(rest, protocol, 1 << 20)
+                .unwrap()
+                .expect("whole packets");
+            packets.push(p);
+            rest = &rest[used..];
+        }
+        packets
     }
 
     /// Moves virtual time forward by `d`, running every deadline on the way in

@@ -7,5 +7,7 @@ mod boot;
 mod commands;
 mod engine;
 mod harness;
+mod mqtt;
+mod mqtt_chapter5;
 mod network;
 mod robustness;
