@@ -603,3 +603,45 @@ async fn a_slow_reader_is_told_it_lagged() {
     assert_eq!(c.next_urc().await.unwrap().client(), Some(1));
     finish(peer).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn commands_from_several_tasks_are_sent_one_at_a_time() {
+    let (c, peer) = client(vec![
+        Expect(b"AT+QMTPUBEX=0,1,1,0,\"t\",1\r"),
+        Send(b"\r\n> "),
+        Expect(b"x"),
+        Send(b"\r\nOK\r\n"),
+        // The second task's command only comes after the first one's final result.
+        Expect(b"AT+CSQ\r"),
+        Send(b"\r\n+CSQ: 9,9\r\n\r\nOK\r\n\r\n+QMTPUBEX: 0,1,0\r\n"),
+    ]);
+    let publisher = {
+        let c = c.clone();
+        tokio::spawn(async move { c.qmt_pubex(0, 1, 1, false, "t", b"x").await })
+    };
+    tokio::task::yield_now().await;
+    let csq = {
+        let c = c.clone();
+        tokio::spawn(async move { c.csq().await })
+    };
+    assert_eq!(csq.await.unwrap().unwrap().rssi, 9);
+    assert!(publisher.await.unwrap().unwrap().is_sent());
+    finish(peer).await;
+}
+
+#[tokio::test]
+async fn connects_over_tcp_loopback() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let module = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut line = [0u8; 3];
+        sock.read_exact(&mut line).await.unwrap();
+        assert_eq!(&line, b"AT\r");
+        sock.write_all(b"AT\r\r\nOK\r\n").await.unwrap();
+        sock
+    });
+    let c = Client::connect_tcp(addr).await.unwrap();
+    c.with_timeout(Duration::from_secs(10)).at().await.unwrap();
+    drop(module.await.unwrap());
+}
