@@ -71,6 +71,20 @@
 //! payload containing that sequence is cut there (the rest is read as another line). Enable
 //! the length for binary or JSON payloads.
 //!
+//! # Limitations
+//!
+//! * ATQ1 (no result codes) is not supported: every command would time out.
+//! * Final results are `OK`, `ERROR`, `+CME ERROR`, `+CMS ERROR` (and `0`/`4`); `SEND OK`,
+//!   `NO CARRIER`, `BUSY` and the like are information lines, so AT+QISEND or ATD need
+//!   `Command::with_timeout` and a look at [`Response::lines`] — or a typed method later.
+//! * With echo off, a URC sharing the pending command's prefix that arrives just before its
+//!   answer is taken as part of it ([`Digester`] explains why echo on does not have this).
+//! * After a timeout, lines of the late answer that parse as typed URCs (a `+CPIN: READY`)
+//!   still reach the URC stream.
+//! * Concurrent QoS 0 publishes on one MQTT client cannot be told apart (all use msgID 0).
+//! * [`Client::wait_for_urc`] drops the non-matching URCs it reads from the client's own
+//!   stream; use a [`UrcSubscription`] to wait without disturbing other readers.
+//!
 //! # Example
 //!
 //! ```no_run
