@@ -19,7 +19,7 @@ use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
-use vmodem_core::{CloseCause, LinkId, NetAction, NetEvent};
+use vmodem_core::{CloseCause, ConnectError, LinkId, NetAction, NetEvent, TlsSettings};
 
 use crate::dial::Dialer;
 
@@ -58,8 +58,13 @@ impl Links {
     /// Carries out one action from the core; never waits.
     pub(crate) fn handle(&mut self, action: NetAction) {
         let (link, command) = match action {
-            NetAction::Connect { link, host, port } => {
-                self.connect(link, host, port);
+            NetAction::Connect {
+                link,
+                host,
+                port,
+                tls,
+            } => {
+                self.connect(link, host, port, tls);
                 return;
             }
             NetAction::Close { link } => {
@@ -84,7 +89,7 @@ impl Links {
         }
     }
 
-    fn connect(&mut self, link: LinkId, host: String, port: u16) {
+    fn connect(&mut self, link: LinkId, host: String, port: u16, tls: Option<TlsSettings>) {
         // Forget links whose tasks have ended (the core was told by their last event).
         self.open.retain(|_, tx| !tx.is_closed());
         let (tx, rx) = mpsc::unbounded_channel();
@@ -101,7 +106,7 @@ impl Links {
             queue: VecDeque::new(),
             paused: false,
         };
-        tokio::spawn(task.run(self.dialer.clone(), host, port));
+        tokio::spawn(task.run(self.dialer.clone(), host, port, tls));
     }
 }
 
@@ -126,9 +131,19 @@ enum End {
 }
 
 impl LinkTask {
-    async fn run(mut self, dialer: Arc<Dialer>, host: String, port: u16) {
+    async fn run(mut self, dialer: Arc<Dialer>, host: String, port: u16, tls: Option<TlsSettings>) {
         let link = self.link;
-        let connect = dialer.dial(&host, port);
+        let connect = async {
+            match tls {
+                // An honest +QMTOPEN: c,-1 beats plaintext to a TLS port.
+                Some(tls) => Err(ConnectError::Tls(format!(
+                    "TLS (SSL context {}) is not supported by this driver yet; \
+                     use a plain-TCP broker port",
+                    tls.context
+                ))),
+                None => dialer.dial(&host, port).await,
+            }
+        };
         tokio::pin!(connect);
         // Commands arriving while connecting (sends, pauses) are kept for later.
         let stream = loop {
@@ -285,7 +300,6 @@ mod tests {
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
-    use vmodem_core::ConnectError;
 
     use super::*;
 
@@ -310,6 +324,7 @@ mod tests {
             link: LINK,
             host: host.into(),
             port,
+            tls: None,
         });
     }
 
@@ -319,13 +334,19 @@ mod tests {
         (listener, port)
     }
 
-    #[tokio::test]
-    async fn connects_sends_receives_and_reports_the_peer_closing() {
+    /// A link to a loopback peer, connected.
+    async fn open_link() -> (Links, mpsc::Receiver<NetEvent>, TcpStream) {
         let (listener, port) = listener().await;
         let (mut links, mut events) = links_with_hosts(&[]);
         connect(&mut links, "127.0.0.1", port);
-        let (mut peer, _) = listener.accept().await.unwrap();
+        let (peer, _) = listener.accept().await.unwrap();
         assert_eq!(next(&mut events).await, NetEvent::Connected { link: LINK });
+        (links, events, peer)
+    }
+
+    #[tokio::test]
+    async fn connects_sends_receives_and_reports_the_peer_closing() {
+        let (mut links, mut events, mut peer) = open_link().await;
 
         links.handle(NetAction::Send {
             link: LINK,
@@ -379,6 +400,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_tls_link_fails_instead_of_sending_plaintext() {
+        let (listener, port) = listener().await;
+        let (mut links, mut events) = links_with_hosts(&[]);
+        links.handle(NetAction::Connect {
+            link: LINK,
+            host: "127.0.0.1".into(),
+            port,
+            tls: Some(TlsSettings::new(2)),
+        });
+        let event = next(&mut events).await;
+        assert!(
+            matches!(&event, NetEvent::ConnectFailed { link: LINK, error: ConnectError::Tls(why) } if why.contains("context 2")),
+            "{event:?}"
+        );
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "no connection is made");
+    }
+
+    #[tokio::test]
     async fn host_overrides_come_before_the_resolver_and_ignore_case() {
         let (listener, port) = listener().await;
         let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -411,11 +451,7 @@ mod tests {
 
     #[tokio::test]
     async fn close_writes_what_was_sent_then_ends_the_stream() {
-        let (listener, port) = listener().await;
-        let (mut links, mut events) = links_with_hosts(&[]);
-        connect(&mut links, "127.0.0.1", port);
-        let (mut peer, _) = listener.accept().await.unwrap();
-        assert_eq!(next(&mut events).await, NetEvent::Connected { link: LINK });
+        let (mut links, mut events, mut peer) = open_link().await;
 
         links.handle(NetAction::Send {
             link: LINK,
