@@ -256,7 +256,8 @@ impl ModuleTask {
                 ModemEvent::PoweredDown => match self.power_on_after {
                     Some(delay) => {
                         info!(?delay, "module powered down; will press the power key");
-                        self.power_on_at = Some(tokio::time::Instant::now() + delay);
+                        // A delay too long for the clock means never.
+                        self.power_on_at = tokio::time::Instant::now().checked_add(delay);
                     }
                     None => info!("module powered down; it stays off, as hardware would"),
                 },
