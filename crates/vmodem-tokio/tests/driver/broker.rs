@@ -1,10 +1,15 @@
-//! The embedded broker, spoken to in raw MQTT 3.1.1 bytes as any outside client would.
+//! The embedded broker, spoken to in raw MQTT 3.1.1 bytes as any outside
+//! client would, and a module's MQTT reaching it through the network links.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use vmodem_tokio::{BrokerError, EmbeddedBroker};
+use vmodem_tokio::{BrokerError, EmbeddedBroker, ModuleOptions};
 
 use crate::support::PATIENCE;
+use crate::tcp::{expect, start};
 
 /// CONNECT, MQTT 3.1.1, clean session, keep-alive 60 s, client id `abc`.
 const CONNECT_ABC: &[u8] = b"\x10\x0f\x00\x04MQTT\x04\x02\x00\x3c\x00\x03abc";
@@ -63,4 +68,54 @@ async fn a_busy_address_is_refused_before_starting() {
         "{err}"
     );
     assert!(err.to_string().contains("another port"), "{err}");
+}
+
+#[tokio::test]
+async fn a_module_publishes_through_its_links_to_an_outside_subscriber() {
+    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let mut subscriber = TcpStream::connect(broker.local_addr()).await.unwrap();
+    exchange(&mut subscriber, CONNECT_ABC, CONNACK_ACCEPTED).await;
+    // SUBSCRIBE pkid 1 to "test/#" at QoS 0.
+    let subscribe = b"\x82\x0b\x00\x01\x00\x06test/#\x00";
+    exchange(&mut subscriber, subscribe, b"\x90\x03\x00\x01\x00").await;
+
+    // The module finds the broker by a name only the --hosts override knows.
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let (module, addr) = start(ModuleOptions {
+        hosts: HashMap::from([("broker.invalid".to_owned(), loopback)]),
+        ..ModuleOptions::default()
+    })
+    .await;
+    let mut host = TcpStream::connect(addr).await.unwrap();
+    let port = broker.local_addr().port();
+    for (line, answer) in [
+        ("ATE0\r".to_owned(), "ATE0\r\r\nOK\r\n"),
+        (
+            format!("AT+QMTOPEN=0,\"broker.invalid\",{port}\r"),
+            "\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n",
+        ),
+        (
+            "AT+QMTCONN=0,\"device-1\"\r".to_owned(),
+            "\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n",
+        ),
+        (
+            "AT+QMTPUBEX=0,1,1,0,\"test/topic\",5\r".to_owned(),
+            "\r\n> ",
+        ),
+        ("hello".to_owned(), "\r\nOK\r\n\r\n+QMTPUBEX: 0,1,0\r\n"),
+    ] {
+        host.write_all(line.as_bytes()).await.unwrap();
+        expect(&mut host, answer.as_bytes()).await;
+    }
+
+    // Forwarded at the subscription's QoS 0: PUBLISH "test/topic" "hello".
+    let mut got = [0u8; 19];
+    tokio::time::timeout(PATIENCE, subscriber.read_exact(&mut got))
+        .await
+        .expect("the module's message reaches the subscriber in time")
+        .unwrap();
+    assert_eq!(&got, b"\x30\x11\x00\x0atest/topichello");
+    module.shutdown().await.unwrap();
 }

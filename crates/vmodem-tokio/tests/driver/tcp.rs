@@ -1,4 +1,5 @@
 //! A module on a TCP serial port; also the timer wiring, in virtual time, and the trace.
+//! Its helpers serve the other files too.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use vmodem_tokio::{spawn_module, ModuleHandle, ModuleOptions, TcpSerialPort};
 
 use crate::support::{ScratchDir, BOOT, PATIENCE};
 
-async fn start(options: ModuleOptions) -> (ModuleHandle, SocketAddr) {
+pub(crate) async fn start(options: ModuleOptions) -> (ModuleHandle, SocketAddr) {
     let port = TcpSerialPort::bind("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -20,7 +21,7 @@ async fn start(options: ModuleOptions) -> (ModuleHandle, SocketAddr) {
 }
 
 /// Reads exactly as many bytes as `expected` has and checks they match.
-async fn expect(host: &mut TcpStream, expected: &[u8]) {
+pub(crate) async fn expect(host: &mut TcpStream, expected: &[u8]) {
     let mut got = vec![0u8; expected.len()];
     tokio::time::timeout(PATIENCE, host.read_exact(&mut got))
         .await
