@@ -40,24 +40,33 @@ Example session
         EC25
         Revision: EC25EFAR06A06M4G
         OK
-    AT+QMTCFG=\"version\",0,4           (the built-in broker speaks MQTT 3.1.1)
-        OK
     AT+QMTOPEN=0,\"127.0.0.1\",1883
         OK
         +QMTOPEN: 0,0
     AT+QMTCONN=0,\"device-1\"
         OK
         +QMTCONN: 0,0,0
+    AT+QMTSUB=0,1,\"test/#\",1
+        OK
+        +QMTSUB: 0,1,0,1
     AT+QMTPUBEX=0,1,1,0,\"test/topic\",5
         >                                (the prompt: now type exactly 5 bytes)
     hello
         OK
         +QMTPUBEX: 0,1,0
-  Watch the messages from outside: mosquitto_sub -h 127.0.0.1 -t 'test/#' -v";
+        +QMTRECV: 0,1,\"test/topic\",\"hello\"
+  Watch the messages from outside: mosquitto_sub -h 127.0.0.1 -t 'test/#' -v
+  The built-in broker speaks MQTT 3.1.1 (AT+QMTCFG=\"version\",c,4, the default), not 3.1.";
 
 /// The `vmodem` command line.
 #[derive(Debug, Parser)]
-#[command(name = "vmodem", version, about = ABOUT, long_about = LONG_ABOUT)]
+#[command(
+    name = "vmodem",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = "Start with `vmodem run`; `vmodem run --help` shows every flag and an example session."
+)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,

@@ -184,7 +184,7 @@ fn write_banner(
             "AT+QMTOPEN=0,\"<broker host>\",1883".to_owned()
         }
     };
-    writeln!(out, "then:   ATI    AT+QMTCFG=\"version\",0,4    {open}")?;
+    writeln!(out, "then:   ATI    {open}")?;
     if !matches!(serial, Serial::Stdio) {
         writeln!(out, "stop:   Ctrl-C")?;
     }
