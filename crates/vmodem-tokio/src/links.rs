@@ -126,6 +126,8 @@ enum End {
     ClosedByCore,
     /// Tell the core this, then stop.
     Report(NetEvent),
+    /// Writing failed: tell the core, and that the link is closed.
+    WriteFailed,
     /// The module is gone; nobody to tell.
     ModuleGone,
 }
@@ -175,12 +177,18 @@ impl LinkTask {
             End::ClosedByCore => self.close(stream).await,
             End::Report(event) => {
                 info!(?link, ?event, "link ended");
-                if let NetEvent::SendFailed { .. } = event {
-                    let _ = self.events.send(event).await;
-                    let cause = CloseCause::Reset;
-                    let _ = self.events.send(NetEvent::Closed { link, cause }).await;
-                } else {
-                    let _ = self.events.send(event).await;
+                let _ = self.events.send(event).await;
+            }
+            End::WriteFailed => {
+                info!(?link, "writing failed; the link is reset");
+                let cause = CloseCause::Reset;
+                for event in [
+                    NetEvent::SendFailed { link },
+                    NetEvent::Closed { link, cause },
+                ] {
+                    if self.events.send(event).await.is_err() {
+                        break;
+                    }
                 }
             }
             End::ModuleGone => {}
@@ -199,13 +207,12 @@ impl LinkTask {
     async fn carry(&mut self, stream: &TcpStream) -> End {
         let link = self.link;
         loop {
-            let mut interest = None;
-            if !self.paused {
-                interest = Some(Interest::READABLE);
-            }
-            if !self.queue.is_empty() {
-                interest = Some(interest.map_or(Interest::WRITABLE, |i| i | Interest::WRITABLE));
-            }
+            let interest = match (!self.paused, !self.queue.is_empty()) {
+                (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
+                (true, false) => Some(Interest::READABLE),
+                (false, true) => Some(Interest::WRITABLE),
+                (false, false) => None,
+            };
             tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(command) => self.apply(command),
@@ -217,7 +224,7 @@ impl LinkTask {
                         Err(_) => return End::Report(NetEvent::Closed { link, cause: CloseCause::Reset }),
                     };
                     if ready.is_writable() && self.write_some(stream).is_err() {
-                        return End::Report(NetEvent::SendFailed { link });
+                        return End::WriteFailed;
                     }
                     if !self.paused && (ready.is_readable() || ready.is_read_closed()) {
                         let event = match read_some(stream) {
@@ -369,6 +376,31 @@ mod tests {
 
         drop(peer);
         let cause = CloseCause::PeerClosed;
+        assert_eq!(
+            next(&mut events).await,
+            NetEvent::Closed { link: LINK, cause }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_write_the_network_refuses_reports_send_failed_then_closed() {
+        let (listener, port) = listener().await;
+        let (mut links, mut events) = links_with_hosts(&[]);
+        connect(&mut links, "127.0.0.1", port);
+        // Paused, so the reset shows up on the write, not on a read.
+        links.handle(NetAction::PauseReading { link: LINK });
+        let (peer, _) = listener.accept().await.unwrap();
+        assert_eq!(next(&mut events).await, NetEvent::Connected { link: LINK });
+        peer.set_zero_linger().unwrap();
+        drop(peer); // RST
+        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        links.handle(NetAction::Send {
+            link: LINK,
+            data: b"lost".to_vec(),
+        });
+        assert_eq!(next(&mut events).await, NetEvent::SendFailed { link: LINK });
+        let cause = CloseCause::Reset;
         assert_eq!(
             next(&mut events).await,
             NetEvent::Closed { link: LINK, cause }
