@@ -111,3 +111,17 @@ fn qpowd_takes_time_under_realistic_timing() {
         ]
     );
 }
+
+#[test]
+fn a_module_made_powered_off_is_silent_until_the_power_key() {
+    let mut h = Harness::with_config(crate::Config::default());
+    h.modem = crate::Modem::new_powered_off(crate::Config::default(), h.now);
+    assert!(!h.modem.is_powered());
+    assert_eq!(h.output(), b"");
+    assert_eq!(h.send(b"AT\r"), b"");
+    assert_eq!(h.modem.poll_timeout(), None);
+    h.advance(Duration::from_secs(5));
+    h.modem.power_on(h.now);
+    assert_eq!(show(&h.output()), show(BOOT));
+    h.expect(b"AT\r", b"AT\r\r\nOK\r\n");
+}
