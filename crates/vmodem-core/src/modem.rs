@@ -50,22 +50,30 @@ impl Modem {
     /// A module powered up at `now`; its boot URC chain (`RDY` …) is due at once
     /// or, with [`Timing::Realistic`], over the next seconds.
     pub fn new(config: Config, now: Instant) -> Modem {
+        let mut modem = Modem::new_powered_off(config, now);
+        modem.power_on(now);
+        modem
+    }
+
+    /// A module with its power off at `now`: silent until [`power_on`](Self::power_on),
+    /// as a module is until its board presses PWRKEY. Drivers use it to boot the
+    /// module when a host first opens the serial line, so the host sees `RDY`.
+    pub fn new_powered_off(config: Config, now: Instant) -> Modem {
         let identity = Identity::derive(config.model.profile(), config.instance);
-        let mut modem = Modem {
+        let mut device = Device::new();
+        device.powered = false;
+        Modem {
             config,
             identity,
             engine: Engine::new(Profile::FACTORY),
-            device: Device::new(),
+            device,
             mqtt: Mqtt::new(),
             timers: Timers::default(),
             now,
             epoch: now,
             net: VecDeque::new(),
             events: VecDeque::new(),
-        };
-        modem.boot(now);
-        modem.run_due(now);
-        modem
+        }
     }
 
     /// The configuration the module was built with.
