@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use vmodem_core::{Model, Timing};
+use vmodem_tokio::PowerOn;
 
 const ABOUT: &str =
     "A virtual Quectel LTE module (EC25 and kin) on a serial line, doing real MQTT.";
@@ -28,7 +29,7 @@ Example session
     link:   /tmp/ttyEC25 -> /dev/pts/7
     broker: 127.0.0.1:1883 (built in, MQTT 3.1.1)
   In another (you type the AT lines and the payload; the module's answers are indented):
-    $ picocom -q --omap crlf /tmp/ttyEC25
+    $ picocom -q /tmp/ttyEC25
         RDY
         +CFUN: 1
         +CPIN: READY
@@ -143,11 +144,30 @@ pub(crate) struct RunArgs {
     #[arg(long = "hosts", value_name = "NAME=IP", value_parser = parse_host)]
     pub(crate) hosts: Vec<(String, IpAddr)>,
 
+    /// When the module powers up: `attach` (default) when the first host opens the
+    /// pseudo-terminal or connects to the TCP port, so it sees RDY and the boot URCs
+    /// (terminal programs flush what was written before they opened the device);
+    /// `start` at once. With --stdio the host is there from the start.
+    #[arg(long, value_name = "WHEN", default_value = "attach", value_parser = power_on_parser())]
+    pub(crate) power_on: PowerOn,
+
     /// After the module powers itself down (AT+QPOWD), press its power key again after
     /// SECS seconds. Without it the module stays off, as hardware does, until vmodem
     /// restarts.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub(crate) power_on_after: Option<Duration>,
+}
+
+fn power_on_parser() -> impl TypedValueParser<Value = PowerOn> {
+    PossibleValuesParser::new([
+        PossibleValue::new("attach")
+            .help("when the first host opens or connects to the serial line"),
+        PossibleValue::new("start").help("as soon as vmodem starts"),
+    ])
+    .map(|when| match when.as_str() {
+        "start" => PowerOn::AtStart,
+        _ => PowerOn::WhenHostAttaches,
+    })
 }
 
 fn model_parser() -> impl TypedValueParser<Value = Model> {

@@ -11,7 +11,7 @@ use tracing::info;
 use vmodem_core::{Config, Model, Timing};
 use vmodem_tokio::{
     spawn_module, BrokerError, EmbeddedBroker, HostPort, ModuleHandle, ModuleOptions, PortError,
-    PtyPort, StdioPort, TcpSerialPort,
+    PowerOn, PtyPort, StdioPort, TcpSerialPort,
 };
 
 use crate::args::RunArgs;
@@ -40,6 +40,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
             unix_time_ms: unix_time_ms(),
             ..Config::default()
         },
+        power_on: args.power_on,
         power_on_after: args.power_on_after,
         hosts: args.hosts.into_iter().collect(),
         trace: args.trace.clone(),
@@ -58,6 +59,13 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
     };
     let broker_addr = broker.as_ref().map(EmbeddedBroker::local_addr);
     write_banner(&mut out, args.model, args.timing, &serial, broker_addr)
+        .and_then(|()| match (&serial, args.power_on) {
+            (Serial::Stdio, _) | (_, PowerOn::AtStart) => Ok(()),
+            _ => writeln!(
+                out,
+                "power:  the module powers up (RDY) when a host opens the line; --power-on start boots it now"
+            ),
+        })
         .context("cannot print the start-up message")?;
     wait_for_stop(module).await
 }
@@ -143,7 +151,7 @@ fn write_banner(
                 writeln!(out, "link:   {} -> {}", link.display(), path.display())?;
             }
             let device = link.as_ref().unwrap_or(path);
-            writeln!(out, "try:    picocom -q --omap crlf {}", device.display())?;
+            writeln!(out, "try:    picocom -q {}", device.display())?;
             writeln!(
                 out,
                 "   or:  socat -,raw,echo=0,escape=0x1d {}  (Ctrl-] quits)",

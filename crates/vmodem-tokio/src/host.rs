@@ -40,6 +40,16 @@ impl HostPort {
         }
     }
 
+    /// Waits until a host is on the line: a client opened the pty (and had a
+    /// moment to set it up), a TCP host connected; stdio is attached from the start.
+    pub(crate) async fn attached(&mut self) -> io::Result<()> {
+        match self {
+            HostPort::Pty(p) => p.attached().await,
+            HostPort::Tcp(p) => p.attached().await,
+            HostPort::Stdio(_) => Ok(()),
+        }
+    }
+
     /// Queues module output for the host; never waits (see [`crate::outqueue`]).
     pub(crate) fn send(&mut self, bytes: &[u8]) {
         match self {

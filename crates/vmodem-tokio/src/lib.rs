@@ -50,6 +50,7 @@
 //!   clock, `text` lossy UTF-8 and `hex` the exact bytes.
 #![warn(missing_docs, unreachable_pub)]
 
+mod attach;
 mod broker;
 mod dial;
 mod host;
@@ -66,7 +67,7 @@ mod trace;
 
 pub use broker::{BrokerError, EmbeddedBroker};
 pub use host::{HostPort, PortError};
-pub use module::{spawn_module, ModuleError, ModuleHandle, ModuleOptions};
+pub use module::{spawn_module, ModuleError, ModuleHandle, ModuleOptions, PowerOn};
 pub use pty::PtyPort;
 pub use stdio::StdioPort;
 pub use tcp_serial::TcpSerialPort;

@@ -29,11 +29,26 @@ const NET_EVENT_QUEUE: usize = 64;
 /// How long a stopping module may take to write its last output to the host.
 const FINAL_FLUSH: Duration = Duration::from_millis(500);
 
+/// When a module powers up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PowerOn {
+    /// When the first host attaches: a client opens the pty (after a moment to
+    /// set the line up), or connects to the TCP port; at once on stdio. The
+    /// host then sees `RDY` and the boot URCs, which terminal programs would
+    /// otherwise flush when they open the device. The default.
+    #[default]
+    WhenHostAttaches,
+    /// As soon as the module is spawned, whether anyone listens or not.
+    AtStart,
+}
+
 /// Everything about one module besides its serial line.
 #[derive(Clone, Debug)]
 pub struct ModuleOptions {
     /// What the core imitates and how fast it answers.
     pub config: Config,
+    /// When the module powers up.
+    pub power_on: PowerOn,
     /// After the module powers itself down (`AT+QPOWD`), press the power key
     /// again after this long. `None` (the default) leaves it off, as hardware
     /// stays off until someone toggles PWRKEY.
@@ -52,6 +67,7 @@ impl Default for ModuleOptions {
     fn default() -> Self {
         ModuleOptions {
             config: Config::default(),
+            power_on: PowerOn::default(),
             power_on_after: None,
             hosts: HashMap::new(),
             connect_timeout: Duration::from_secs(30),
@@ -81,7 +97,8 @@ pub enum ModuleError {
     Panicked(String),
 }
 
-/// Starts a module on `port`, powered up now. Must be called inside a tokio runtime.
+/// Starts a module on `port`, powered up now or when a host attaches
+/// ([`ModuleOptions::power_on`]). Must be called inside a tokio runtime.
 ///
 /// The module runs until [`ModuleHandle::shutdown`], until the handle is
 /// dropped, or until its host goes for good (end of stdin).
@@ -99,9 +116,15 @@ pub fn spawn_module(
     let (stop_tx, stop_rx) = oneshot::channel();
     let (events_tx, events_rx) = mpsc::channel(NET_EVENT_QUEUE);
     let clock = Clock::start();
-    let powered_up = clock.now();
+    let created = clock.now();
+    let wait_for_host = options.power_on == PowerOn::WhenHostAttaches;
+    let modem = if wait_for_host {
+        Modem::new_powered_off(options.config, created)
+    } else {
+        Modem::new(options.config, created)
+    };
     let task = ModuleTask {
-        modem: Modem::new(options.config, powered_up),
+        modem,
         port: port.into(),
         links: Links::new(
             Dialer::new(&options.hosts, options.connect_timeout),
@@ -115,7 +138,7 @@ pub fn spawn_module(
     };
     Ok(ModuleHandle {
         stop: Some(stop_tx),
-        task: Some(tokio::spawn(task.run(powered_up, stop_rx))),
+        task: Some(tokio::spawn(task.run(wait_for_host, stop_rx))),
     })
 }
 
@@ -189,11 +212,21 @@ struct ModuleTask {
 impl ModuleTask {
     async fn run(
         mut self,
-        powered_up: Instant,
+        wait_for_host: bool,
         mut stop: oneshot::Receiver<()>,
     ) -> Result<(), ModuleError> {
-        // The boot chain was emitted when the module was made.
-        self.drain(powered_up);
+        if wait_for_host {
+            tokio::select! {
+                attached = self.port.attached() => {
+                    attached.map_err(ModuleError::Host)?;
+                    info!("a host attached to the serial line; powering the module up");
+                    self.modem.power_on(self.clock.now());
+                }
+                _ = &mut stop => return Ok(()),
+            }
+        }
+        // With power-on at start, the boot chain was emitted when the module was made.
+        self.drain(self.clock.now());
         let result = loop {
             let wake = self
                 .modem

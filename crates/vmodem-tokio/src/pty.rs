@@ -27,6 +27,7 @@ use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
 use tracing::{debug, warn};
 
+use crate::attach::{OpenWatch, SETTLE};
 use crate::host::PortError;
 use crate::outqueue::OutQueue;
 use crate::reactor;
@@ -43,6 +44,8 @@ pub struct PtyPort {
     path: PathBuf,
     link: Option<Symlink>,
     out: OutQueue,
+    /// Reports the first client's open; `None` if inotify is unavailable.
+    opens: Option<OpenWatch>,
 }
 
 impl PtyPort {
@@ -60,8 +63,12 @@ impl PtyPort {
         set_nonblocking(&pty.master).map_err(pty_error)?;
         let path = nix::unistd::ttyname(&pty.slave).map_err(pty_error)?;
         let master = reactor::register(File::from(pty.master)).map_err(pty_error)?;
+        let opens = OpenWatch::new(&path)
+            .map_err(|e| debug!(error = %e, "cannot watch the pty for opens; the module powers up at once"))
+            .ok();
         let link = link.map(|l| Symlink::create(l, &path)).transpose()?;
         Ok(PtyPort {
+            opens,
             master,
             slave: pty.slave,
             path,
@@ -82,6 +89,17 @@ impl PtyPort {
 
     pub(crate) fn send(&mut self, bytes: &[u8]) {
         self.out.push(bytes);
+    }
+
+    /// Waits until a client opens the device and has had time to set it up.
+    pub(crate) async fn attached(&mut self) -> io::Result<()> {
+        if let Some(watch) = &mut self.opens {
+            watch.opened().await?;
+            tokio::time::sleep(SETTLE).await;
+        }
+        // Later opens are of no interest: stop watching.
+        self.opens = None;
+        Ok(())
     }
 
     pub(crate) async fn recv(&mut self) -> io::Result<Vec<u8>> {

@@ -60,6 +60,15 @@ impl TcpSerialPort {
         }
     }
 
+    /// Waits until a host connects (at once if one is connected).
+    pub(crate) async fn attached(&mut self) -> io::Result<()> {
+        while self.host.is_none() {
+            let accepted = self.listener.accept().await;
+            self.accepted(accepted).await;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn recv(&mut self) -> io::Result<Vec<u8>> {
         loop {
             let interest = if self.out.is_empty() {

@@ -8,16 +8,40 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use vmodem_core::{Config, Timing};
-use vmodem_tokio::{spawn_module, ModuleHandle, ModuleOptions, TcpSerialPort};
+use vmodem_tokio::{spawn_module, ModuleHandle, ModuleOptions, PowerOn, TcpSerialPort};
 
 use crate::support::{ScratchDir, BOOT, PATIENCE};
 
+/// A module on a TCP port that powers up at once, before any host connects
+/// (the tests below are about what happens after boot).
 pub(crate) async fn start(options: ModuleOptions) -> (ModuleHandle, SocketAddr) {
+    start_with(ModuleOptions {
+        power_on: PowerOn::AtStart,
+        ..options
+    })
+    .await
+}
+
+async fn start_with(options: ModuleOptions) -> (ModuleHandle, SocketAddr) {
     let port = TcpSerialPort::bind("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let addr = port.local_addr().unwrap();
     (spawn_module(port, options).unwrap(), addr)
+}
+
+#[tokio::test]
+async fn by_default_the_module_powers_up_when_the_first_host_connects() {
+    let (module, addr) = start_with(ModuleOptions::default()).await;
+    let mut first = TcpStream::connect(addr).await.unwrap();
+    expect(&mut first, BOOT).await;
+    first.write_all(b"AT\r").await.unwrap();
+    expect(&mut first, b"AT\r\r\nOK\r\n").await;
+    // A second host finds the module already on: no second boot chain.
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    second.write_all(b"AT\r").await.unwrap();
+    expect(&mut second, b"AT\r\r\nOK\r\n").await;
+    module.shutdown().await.unwrap();
 }
 
 /// Reads exactly as many bytes as `expected` has and checks they match.
