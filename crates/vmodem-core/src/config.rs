@@ -42,6 +42,23 @@ pub struct Config {
     pub unix_time_ms: u64,
     /// Seed for every random choice the module makes (e.g. its IP address).
     pub seed: u64,
+    /// The files in UFS at power-up, as `(name, bytes)`: what a driver that
+    /// keeps UFS across process runs saved from
+    /// [`ModemEvent::UfsFileWritten`](crate::ModemEvent::UfsFileWritten).
+    /// Names are as `AT+QFUPL` takes them, with or without a `UFS:` prefix.
+    /// The module takes the files in when it is made (so
+    /// [`Modem::config`](crate::Modem::config) shows this empty) and skips,
+    /// without a word, any file whose name `AT+QFUPL` would refuse, a `RAM:`
+    /// one, or one that no longer fits in `ufs_capacity`: check names and sizes
+    /// before relying on them. A later file replaces an earlier one of the same name.
+    pub ufs_files: Vec<(String, Vec<u8>)>,
+    /// Bytes UFS holds (file contents only; names cost nothing), what
+    /// `AT+QFLDS="UFS"` reports as total. Default 12 MiB, near an EC25's
+    /// user file storage.
+    pub ufs_capacity: usize,
+    /// Bytes the RAM storage holds, what `AT+QFLDS="RAM"` reports as total.
+    /// Default 2 MiB, near an EC25's.
+    pub ram_capacity: usize,
 }
 
 impl Default for Config {
@@ -53,6 +70,9 @@ impl Default for Config {
             // 2025-01-01T00:00:00Z: a fixed, plausible date for tests.
             unix_time_ms: 1_735_689_600_000,
             seed: 0,
+            ufs_files: Vec::new(),
+            ufs_capacity: 12 * 1024 * 1024,
+            ram_capacity: 2 * 1024 * 1024,
         }
     }
 }

@@ -156,7 +156,7 @@ pub enum CloseCause {
 }
 
 /// Things a driver may want to know that are neither host bytes nor network work.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ModemEvent {
     /// The module powered itself down (`AT+QPOWD`); it ignores the host until
@@ -168,4 +168,20 @@ pub enum ModemEvent {
     /// The host asked for a new baud rate (`AT+IPR`); a pty or TCP port has
     /// none, so drivers may ignore it.
     BaudRate(u32),
+    /// A file was written to UFS, the storage that survives restarts
+    /// (`AT+QFUPL`). A driver that keeps UFS across process runs fetches the
+    /// bytes with [`Modem::ufs_file`](crate::Modem::ufs_file) and stores them,
+    /// to hand them back through [`Config::ufs_files`](crate::Config::ufs_files).
+    /// `None` there means the file was deleted since: an
+    /// [`UfsFileDeleted`](Self::UfsFileDeleted) for it follows.
+    UfsFileWritten {
+        /// The file's name in UFS, without a `UFS:` prefix.
+        name: String,
+    },
+    /// A file was deleted from UFS (`AT+QFDEL`); a driver that keeps UFS
+    /// across process runs deletes its copy.
+    UfsFileDeleted {
+        /// The file's name in UFS, without a `UFS:` prefix.
+        name: String,
+    },
 }

@@ -27,6 +27,7 @@ mod commands;
 mod config;
 mod device;
 mod engine;
+mod fs;
 mod identity;
 mod io;
 mod model;

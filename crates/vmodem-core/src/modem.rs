@@ -11,6 +11,7 @@ use crate::commands::{self, DataEnd, DataInput, Done, Fail, Reply};
 use crate::config::{Config, Timing};
 use crate::device::Device;
 use crate::engine::{DataState, Engine, Profile, State, MAX_PENDING_INPUT};
+use crate::fs::Files;
 use crate::identity::Identity;
 use crate::io::{ModemEvent, NetAction, NetEvent};
 use crate::mqtt::{Link, Mqtt, OpenResult, Sink};
@@ -37,6 +38,8 @@ pub struct Modem {
     pub(crate) engine: Engine,
     pub(crate) device: Device,
     pub(crate) mqtt: Mqtt,
+    /// The `UFS:` and `RAM:` storages.
+    pub(crate) files: Files,
     pub(crate) timers: Timers,
     /// The latest `now` seen.
     pub(crate) now: Instant,
@@ -58,8 +61,13 @@ impl Modem {
     /// A module with its power off at `now`: silent until [`power_on`](Self::power_on),
     /// as a module is until its board presses PWRKEY. Drivers use it to boot the
     /// module when a host first opens the serial line, so the host sees `RDY`.
-    pub fn new_powered_off(config: Config, now: Instant) -> Modem {
+    pub fn new_powered_off(mut config: Config, now: Instant) -> Modem {
         let identity = Identity::derive(config.model.profile(), config.instance);
+        let files = Files::new(
+            config.ufs_capacity,
+            config.ram_capacity,
+            std::mem::take(&mut config.ufs_files),
+        );
         let mut device = Device::new();
         device.powered = false;
         Modem {
@@ -68,6 +76,7 @@ impl Modem {
             engine: Engine::new(Profile::FACTORY),
             device,
             mqtt: Mqtt::new(),
+            files,
             timers: Timers::default(),
             now,
             epoch: now,
@@ -79,6 +88,14 @@ impl Modem {
     /// The configuration the module was built with.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The bytes of file `name` in UFS (the name of a
+    /// [`ModemEvent::UfsFileWritten`]; a `UFS:` prefix is allowed), if it exists.
+    pub fn ufs_file(&self, name: &str) -> Option<&[u8]> {
+        self.files
+            .ufs
+            .get(name.strip_prefix("UFS:").unwrap_or(name))
     }
 
     /// True unless the module powered itself down (`AT+QPOWD`).
@@ -517,6 +534,8 @@ impl Modem {
         for ctx in &mut self.device.contexts {
             ctx.active = false;
         }
+        // RAM: files do not survive a boot; UFS does.
+        self.files.ram.clear();
         self.timers.clear();
         let (mqtt, mut sink) = self.mqtt_sink();
         mqtt.reset(&mut sink);

@@ -9,6 +9,7 @@
 //! allowed) are `Fail::Cme`.
 
 mod basic;
+mod file;
 mod identity;
 mod network;
 mod pdp;
@@ -79,6 +80,8 @@ pub(crate) enum DataEnd {
 pub(crate) enum DataTarget {
     /// `AT+QMTPUBEX` / `AT+QMTPUB`.
     Publish(qmt::PublishTarget),
+    /// `AT+QFUPL`.
+    Upload(file::UploadTarget),
     /// Test-only target, to exercise the engine without a real command.
     #[cfg(test)]
     Test,
@@ -128,6 +131,7 @@ pub(crate) fn execute(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply)
             }
             "+QMTCFG" | "+QMTOPEN" | "+QMTCLOSE" | "+QMTCONN" | "+QMTDISC" | "+QMTSUB"
             | "+QMTUNS" | "+QMTPUBEX" | "+QMTPUB" | "+QMTRECV" => qmt::execute(m, now, cmd, r),
+            "+QFLDS" | "+QFLST" | "+QFDEL" | "+QFUPL" | "+QFDWL" => file::execute(m, cmd, r),
             #[cfg(test)]
             "+VMTEST" => test_support::execute(cmd),
             _ => Err(Fail::Error),
@@ -145,6 +149,7 @@ pub(crate) fn complete_data(
 ) -> CmdResult {
     match target {
         DataTarget::Publish(t) => qmt::complete_data(m, now, t, input, r),
+        DataTarget::Upload(t) => file::complete_upload(m, t, input, r),
         #[cfg(test)]
         DataTarget::Test => test_support::complete(input, r),
     }

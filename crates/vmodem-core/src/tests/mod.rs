@@ -6,6 +6,7 @@
 mod boot;
 mod commands;
 mod engine;
+mod files;
 mod harness;
 mod mqtt;
 mod mqtt_chapter5;
