@@ -272,6 +272,13 @@ impl Files {
             Storage::Ram => &mut self.ram,
         }
     }
+
+    /// A file by its name as the host types it (`RAM:x`, `UFS:x`, `x`);
+    /// `None` if the name is invalid or no such file exists.
+    pub(crate) fn get(&self, typed: &str) -> Option<&[u8]> {
+        let (storage, name) = parse_name(typed.as_bytes()).ok()?;
+        self.store(storage).get(name)
+    }
 }
 
 #[cfg(test)]

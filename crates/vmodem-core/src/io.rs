@@ -74,21 +74,206 @@ pub enum NetAction {
     },
 }
 
-/// How to secure a link: the SSL context `AT+QMTCFG="ssl"` names.
+/// How to secure a link: the SSL context `AT+QMTCFG="ssl"` names, as
+/// `AT+QSSLCFG` configured it, with the certificate files already read.
 ///
-/// The driver builds the TLS client from these settings; the core only ever
-/// sees the link open, fail or carry plaintext.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The driver builds its TLS client from these settings alone; the core only
+/// ever sees the link open, fail ([`ConnectError::Tls`] for a failed handshake,
+/// which the host sees as `+QMTOPEN: c,-1`) or carry plaintext.
+///
+/// The core fills it at `AT+QMTOPEN` time. A security level that needs a
+/// certificate file which does not exist then never reaches the driver: the
+/// host gets `+QMTOPEN: c,-1` at once. So `ca_cert` is `Some` exactly when the
+/// server must be verified, and `client_cert`/`client_key` are `Some` exactly
+/// when the module has a client identity to present.
+///
+/// `Debug` shows the certificate and key files by length only, so logging the
+/// settings does not leak a private key.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TlsSettings {
-    /// SSL context index, 0–5 (`<sslctx_idx>`).
+    /// SSL context index, 0–5 (`<sslctx_idx>`): for logs; everything the
+    /// context holds is in the other fields.
     pub context: u8,
+    /// Which protocol versions to offer (`"sslversion"`). Offer exactly these;
+    /// a version the driver's TLS library lacks (rustls has no SSL 3.0, TLS 1.0
+    /// or 1.1) cannot be negotiated, so the connect fails with
+    /// [`ConnectError::Tls`] — as a real module fails against a server that
+    /// refuses its version.
+    pub version: SslVersion,
+    /// Which cipher suites to offer (`"ciphersuite"`). With
+    /// [`CipherSuites::Only`], offer just those the library has among the listed
+    /// IANA ids; if it has none, fail the connect with [`ConnectError::Tls`].
+    pub cipher_suites: CipherSuites,
+    /// What to authenticate (`"seclevel"`); see [`SecLevel`] for what each asks.
+    pub seclevel: SecLevel,
+    /// The trusted CA certificate(s), PEM as uploaded (`"cacert"`): `Some`
+    /// exactly when `seclevel` is [`SecLevel::Server`] or
+    /// [`SecLevel::ServerAndClient`]. Verify the server's chain against these
+    /// roots only (no system roots) and check the host name of
+    /// [`NetAction::Connect`]. Bytes that do not parse as certificates fail the
+    /// connect with [`ConnectError::Tls`].
+    pub ca_cert: Option<Vec<u8>>,
+    /// The client certificate (chain), PEM as uploaded (`"clientcert"`): `Some`
+    /// exactly when `seclevel` is [`SecLevel::ServerAndClient`]. Present it if
+    /// the server asks for a client certificate.
+    pub client_cert: Option<Vec<u8>>,
+    /// The client's private key, PEM as uploaded (`"clientkey"`): `Some`
+    /// exactly when `client_cert` is. Bytes that do not parse as a key fail the
+    /// connect with [`ConnectError::Tls`].
+    pub client_key: Option<Vec<u8>>,
+    /// `"ignorelocaltime"`: when true, do not reject a certificate for being
+    /// expired or not yet valid; when false, check validity periods against
+    /// [`local_time_ms`](Self::local_time_ms). Only matters when `ca_cert` is `Some`.
+    pub ignore_local_time: bool,
+    /// `"negotiatetime"` (10–300 s): give up a handshake that has not finished
+    /// after this long, with [`ConnectError::Tls`]. The core's own 120 s limit on
+    /// `AT+QMTOPEN` (`+QMTOPEN: c,5`) still applies to the whole connect.
+    pub negotiate_timeout: core::time::Duration,
+    /// `"sni"`: when true, send the host name of [`NetAction::Connect`] as
+    /// Server Name Indication; when false, send no SNI (the factory setting).
+    pub sni: bool,
+    /// The module's own clock (what `AT+CCLK?` shows) at `AT+QMTOPEN`, in Unix
+    /// milliseconds (UTC): the "local time" certificate validity is checked
+    /// against when `ignore_local_time` is false. The host can set it wrong,
+    /// and then a real module's handshake fails too.
+    pub local_time_ms: i64,
 }
 
 impl TlsSettings {
-    /// Settings of SSL context `context`.
+    /// The factory settings of SSL context `context` (TLS of any version, all
+    /// cipher suites, no authentication, no files, local time ignored, 300 s to
+    /// negotiate, no SNI), with `local_time_ms` 0.
     pub fn new(context: u8) -> Self {
-        TlsSettings { context }
+        TlsSettings {
+            context,
+            version: SslVersion::All,
+            cipher_suites: CipherSuites::All,
+            seclevel: SecLevel::None,
+            ca_cert: None,
+            client_cert: None,
+            client_key: None,
+            ignore_local_time: true,
+            negotiate_timeout: core::time::Duration::from_secs(300),
+            sni: false,
+            local_time_ms: 0,
+        }
+    }
+}
+
+impl core::fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        /// A file shown by its length.
+        struct Len<'a>(&'a Option<Vec<u8>>);
+        impl core::fmt::Debug for Len<'_> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                match self.0 {
+                    Some(bytes) => write!(f, "Some({} bytes)", bytes.len()),
+                    None => f.write_str("None"),
+                }
+            }
+        }
+        f.debug_struct("TlsSettings")
+            .field("context", &self.context)
+            .field("version", &self.version)
+            .field("cipher_suites", &self.cipher_suites)
+            .field("seclevel", &self.seclevel)
+            .field("ca_cert", &Len(&self.ca_cert))
+            .field("client_cert", &Len(&self.client_cert))
+            .field("client_key", &Len(&self.client_key))
+            .field("ignore_local_time", &self.ignore_local_time)
+            .field("negotiate_timeout", &self.negotiate_timeout)
+            .field("sni", &self.sni)
+            .field("local_time_ms", &self.local_time_ms)
+            .finish()
+    }
+}
+
+/// The protocol versions an SSL context allows (`AT+QSSLCFG="sslversion"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SslVersion {
+    /// `0`: SSL 3.0 only.
+    Ssl3_0,
+    /// `1`: TLS 1.0 only.
+    Tls1_0,
+    /// `2`: TLS 1.1 only.
+    Tls1_1,
+    /// `3`: TLS 1.2 only.
+    Tls1_2,
+    /// `4` (factory setting): any version both sides support. An EC25 speaks
+    /// up to TLS 1.2; a driver may also offer TLS 1.3.
+    All,
+}
+
+impl SslVersion {
+    /// The `<sslversion>` number, 0–4.
+    pub fn number(self) -> u8 {
+        match self {
+            SslVersion::Ssl3_0 => 0,
+            SslVersion::Tls1_0 => 1,
+            SslVersion::Tls1_1 => 2,
+            SslVersion::Tls1_2 => 3,
+            SslVersion::All => 4,
+        }
+    }
+
+    /// The version for `<sslversion>` `n`, if 0–4.
+    pub fn from_number(n: u8) -> Option<SslVersion> {
+        Some(match n {
+            0 => SslVersion::Ssl3_0,
+            1 => SslVersion::Tls1_0,
+            2 => SslVersion::Tls1_1,
+            3 => SslVersion::Tls1_2,
+            4 => SslVersion::All,
+            _ => return None,
+        })
+    }
+}
+
+/// The cipher suites an SSL context allows (`AT+QSSLCFG="ciphersuite"`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CipherSuites {
+    /// `0xFFFF` (factory setting): every suite the TLS library has.
+    All,
+    /// Only these, by IANA id (`0x002F` is TLS_RSA_WITH_AES_128_CBC_SHA, …);
+    /// `AT+QSSLCFG` sets one at a time, so the list holds one id today.
+    Only(Vec<u16>),
+}
+
+/// What an SSL context authenticates (`AT+QSSLCFG="seclevel"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SecLevel {
+    /// `0` (factory setting): no authentication. Accept any server
+    /// certificate; present no client certificate.
+    None,
+    /// `1`: authenticate the server against [`TlsSettings::ca_cert`].
+    Server,
+    /// `2`: authenticate the server, and present [`TlsSettings::client_cert`]
+    /// with [`TlsSettings::client_key`] if the server asks for a client certificate.
+    ServerAndClient,
+}
+
+impl SecLevel {
+    /// The `<seclevel>` number, 0–2.
+    pub fn number(self) -> u8 {
+        match self {
+            SecLevel::None => 0,
+            SecLevel::Server => 1,
+            SecLevel::ServerAndClient => 2,
+        }
+    }
+
+    /// The level for `<seclevel>` `n`, if 0–2.
+    pub fn from_number(n: u8) -> Option<SecLevel> {
+        Some(match n {
+            0 => SecLevel::None,
+            1 => SecLevel::Server,
+            2 => SecLevel::ServerAndClient,
+            _ => return None,
+        })
     }
 }
 

@@ -33,6 +33,7 @@ mod io;
 mod model;
 mod modem;
 mod mqtt;
+mod ssl;
 mod time;
 mod timers;
 
@@ -40,7 +41,10 @@ mod timers;
 mod tests;
 
 pub use config::{Config, Timing};
-pub use io::{CloseCause, ConnectError, LinkId, ModemEvent, NetAction, NetEvent, TlsSettings};
+pub use io::{
+    CipherSuites, CloseCause, ConnectError, LinkId, ModemEvent, NetAction, NetEvent, SecLevel,
+    SslVersion, TlsSettings,
+};
 pub use model::{Model, ModelProfile, PublishDialects};
 pub use modem::Modem;
 pub use time::Instant;

@@ -15,6 +15,7 @@ use crate::fs::Files;
 use crate::identity::Identity;
 use crate::io::{ModemEvent, NetAction, NetEvent};
 use crate::mqtt::{Link, Mqtt, OpenResult, Sink};
+use crate::ssl::Ssl;
 use crate::time::Instant;
 use crate::timers::{Timer, Timers};
 
@@ -40,6 +41,8 @@ pub struct Modem {
     pub(crate) mqtt: Mqtt,
     /// The `UFS:` and `RAM:` storages.
     pub(crate) files: Files,
+    /// SSL contexts 0–5.
+    pub(crate) ssl: Ssl,
     pub(crate) timers: Timers,
     /// The latest `now` seen.
     pub(crate) now: Instant,
@@ -77,6 +80,7 @@ impl Modem {
             device,
             mqtt: Mqtt::new(),
             files,
+            ssl: Ssl::default(),
             timers: Timers::default(),
             now,
             epoch: now,
@@ -534,8 +538,9 @@ impl Modem {
         for ctx in &mut self.device.contexts {
             ctx.active = false;
         }
-        // RAM: files do not survive a boot; UFS does.
+        // RAM: files and the SSL contexts do not survive a boot; UFS does.
         self.files.ram.clear();
+        self.ssl = Ssl::default();
         self.timers.clear();
         let (mqtt, mut sink) = self.mqtt_sink();
         mqtt.reset(&mut sink);

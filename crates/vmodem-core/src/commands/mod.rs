@@ -14,6 +14,7 @@ mod identity;
 mod network;
 mod pdp;
 mod qmt;
+mod ssl;
 mod system;
 
 use core::time::Duration;
@@ -132,6 +133,7 @@ pub(crate) fn execute(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply)
             "+QMTCFG" | "+QMTOPEN" | "+QMTCLOSE" | "+QMTCONN" | "+QMTDISC" | "+QMTSUB"
             | "+QMTUNS" | "+QMTPUBEX" | "+QMTPUB" | "+QMTRECV" => qmt::execute(m, now, cmd, r),
             "+QFLDS" | "+QFLST" | "+QFDEL" | "+QFUPL" | "+QFDWL" => file::execute(m, cmd, r),
+            "+QSSLCFG" => ssl::qsslcfg(m, cmd, r),
             #[cfg(test)]
             "+VMTEST" => test_support::execute(cmd),
             _ => Err(Fail::Error),

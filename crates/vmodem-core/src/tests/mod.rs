@@ -12,3 +12,4 @@ mod mqtt;
 mod mqtt_chapter5;
 mod network;
 mod robustness;
+mod ssl;

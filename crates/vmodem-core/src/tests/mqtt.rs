@@ -219,7 +219,12 @@ fn ssl_configuration_reaches_the_driver() {
     let [NetAction::Connect { tls, .. }] = &h.actions()[..] else {
         panic!()
     };
-    assert_eq!(tls, &Some(TlsSettings::new(2)));
+    // Context 2 at its factory settings, the module's clock read at AT+QMTOPEN.
+    let want = TlsSettings {
+        local_time_ms: 1_735_689_600_000,
+        ..TlsSettings::new(2)
+    };
+    assert_eq!(tls, &Some(want));
 }
 
 #[test]

@@ -5,7 +5,6 @@ use vmodem_at::{Command, Form};
 
 use super::super::{arg, arg_count, at_most, CmdResult, Done, Fail, Reply};
 use super::{client_arg, test_line, with_client};
-use crate::io::TlsSettings;
 use crate::modem::Modem;
 use crate::mqtt::{aliauth_sign, Link, OpenResult};
 use crate::time::Instant;
@@ -52,7 +51,22 @@ pub(super) fn open(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) ->
         m.urc(format!("+QMTOPEN: {c},{}", result as i8));
         return Ok(Done::Ok);
     }
-    let tls = client.cfg.ssl.map(TlsSettings::new);
+    let tls = match client.cfg.ssl {
+        None => None,
+        Some(ctx) => {
+            let local_time = m.unix_ms(now);
+            let settings = m.ssl.contexts[usize::from(ctx)].tls_settings(ctx, &m.files, local_time);
+            match settings {
+                Ok(settings) => Some(settings),
+                // A certificate file the security level needs is missing: the
+                // handshake cannot succeed (crate::ssl, "Decision").
+                Err(_) => {
+                    m.urc(format!("+QMTOPEN: {c},{}", OpenResult::Failed as i8));
+                    return Ok(Done::Ok);
+                }
+            }
+        }
+    };
     with_client(m, c, |client, sink| {
         client.open(now, host, port as u16, tls, sink)
     });
