@@ -1,1 +1,60 @@
-//! Real-parts test support for vmodem (filled in by the integration-test work).
+//! Real-parts test support for vmodem.
+//!
+//! The integration tests in `tests/` drive a virtual EC25 the way firmware
+//! drives a real one, and check what real MQTT peers see:
+//!
+//! ```text
+//!   test ── vmodem_client::Client ── PtyStream ══ /dev/pts/N ══ PtyPort ── module task
+//!                                     (raw, no flush)                         │ links
+//!   Observer (rumqttc, 3.1.1) ───────────────► broker ◄───────────────────────┘
+//!                                 Mosquitto (real process) · EmbeddedBroker (rumqttd)
+//! ```
+//!
+//! - [`TestModule`]: a module spawned in the test's runtime on a real
+//!   pseudo-terminal, with a [`vmodem_client::Client`] on the slave side
+//!   (generous timeouts for a loaded CI machine) and a trace of every serial
+//!   byte for exact-byte checks.
+//! - [`Mosquitto`]: Debian's `/usr/sbin/mosquitto` on a free loopback port,
+//!   with kill, freeze (SIGSTOP/SIGCONT) and restart on the same port. Its
+//!   absence fails the test with the command that installs it.
+//! - [`Observer`]: an independent MQTT 3.1.1 client, "the other device".
+//! - [`ResettingServer`], [`free_port`], [`closed_port`]: peers and ports for
+//!   the network faults a module must report.
+//! - [`Urcs`]: bounded waits on the URC stream that show everything seen when
+//!   they fail.
+//!
+//! Every wait is bounded ([`PATIENCE`], or [`within`] for a whole test), every
+//! process and server a helper starts is stopped when its handle drops, and
+//! each helper uses its own ports and temporary directory, so tests run in
+//! parallel.
+
+mod module;
+mod mosquitto;
+mod net;
+mod observer;
+mod pty;
+mod scratch;
+mod urcs;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use module::{close_client, TestModule, TestModuleBuilder};
+pub use mosquitto::{Mosquitto, MosquittoConfig};
+pub use net::{closed_port, free_port, ResetWhen, ResettingServer};
+pub use observer::{Observer, Received};
+pub use pty::PtyStream;
+pub use scratch::ScratchDir;
+pub use urcs::{line, Urcs};
+
+/// How long any single expected event may take (a URC, a message, a broker
+/// starting). Generous: the CI machine has 2 cores shared by every test.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Runs `test` and panics if it takes longer than `limit`, so that no test can hang.
+pub async fn within<F: Future>(limit: Duration, test: F) -> F::Output {
+    match tokio::time::timeout(limit, test).await {
+        Ok(out) => out,
+        Err(_) => panic!("the test did not finish within {limit:?}"),
+    }
+}
