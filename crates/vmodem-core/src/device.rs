@@ -148,6 +148,11 @@ impl Device {
         self.reg.registered() && self.attach_wanted
     }
 
+    /// The defined contexts with their cid, in cid order.
+    pub(crate) fn defined_contexts(&self) -> impl Iterator<Item = (u8, &PdpContext)> {
+        (1u8..).zip(&self.contexts).filter(|(_, ctx)| ctx.defined)
+    }
+
     pub(crate) fn context(&self, cid: u8) -> Option<&PdpContext> {
         self.contexts.get(usize::from(cid).checked_sub(1)?)
     }

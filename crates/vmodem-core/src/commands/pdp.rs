@@ -47,18 +47,10 @@ fn context_type(ctx: &PdpContext) -> u8 {
 fn cgdcont(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
     match &cmd.form {
         Form::Read => {
-            for (i, ctx) in m
-                .device
-                .contexts
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.defined)
-            {
+            for (cid, ctx) in m.device.defined_contexts() {
                 r.line(format!(
-                    "+CGDCONT: {},\"{}\",\"{}\",\"0.0.0.0\",0,0,0,0",
-                    i + 1,
-                    ctx.pdp_type,
-                    ctx.apn
+                    "+CGDCONT: {cid},\"{}\",\"{}\",\"0.0.0.0\",0,0,0,0",
+                    ctx.pdp_type, ctx.apn
                 ));
             }
         }
@@ -158,14 +150,7 @@ fn qicsgp(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
 fn qiact(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
     match &cmd.form {
         Form::Read => {
-            for (i, ctx) in m
-                .device
-                .contexts
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.active)
-            {
-                let cid = i as u8 + 1;
+            for (cid, ctx) in m.device.defined_contexts().filter(|(_, c)| c.active) {
                 r.line(format!(
                     "+QIACT: {cid},1,{},\"{}\"",
                     context_type(ctx),
@@ -213,14 +198,8 @@ fn qideact(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
 fn cgact(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
     match &cmd.form {
         Form::Read => {
-            for (i, ctx) in m
-                .device
-                .contexts
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.defined)
-            {
-                r.line(format!("+CGACT: {},{}", i + 1, u8::from(ctx.active)));
+            for (cid, ctx) in m.device.defined_contexts() {
+                r.line(format!("+CGACT: {cid},{}", u8::from(ctx.active)));
             }
         }
         Form::Test => r.line("+CGACT: (0,1)"),

@@ -11,8 +11,7 @@ use core::time::Duration;
 
 use bytes::Bytes;
 use vmodem_mqtt::{
-    decode, Connect, ConnectReturnCode, Packet, Protocol, Publish, QoS, SubackCode, Subscribe,
-    Unsubscribe, Will,
+    decode, Connect, ConnectReturnCode, Packet, Protocol, Publish, QoS, SubackCode, Will,
 };
 
 use super::config::ClientConfig;
@@ -279,14 +278,9 @@ impl Client {
             && (msg_id == 0 || !self.session.has_id(msg_id))
     }
 
-    /// `AT+QMTSUB`.
-    pub(crate) fn subscribe(&mut self, now: Instant, packet: Subscribe, sink: &mut Sink<'_>) {
-        self.start(now, Pending::Subscribe(packet), sink);
-    }
-
-    /// `AT+QMTUNS`.
-    pub(crate) fn unsubscribe(&mut self, now: Instant, packet: Unsubscribe, sink: &mut Sink<'_>) {
-        self.start(now, Pending::Unsubscribe(packet), sink);
+    /// `AT+QMTSUB` / `AT+QMTUNS`: sends the request and waits for its acknowledgement.
+    pub(crate) fn request(&mut self, now: Instant, request: Pending, sink: &mut Sink<'_>) {
+        self.start(now, request, sink);
     }
 
     /// `AT+QMTPUBEX` / `AT+QMTPUB` once the payload is in.
@@ -836,7 +830,7 @@ fn is_publish(p: &Pending, qos: QoS, want: Stage) -> bool {
 }
 
 /// The packet to (re)send for a pending entry; `dup` marks a PUBLISH re-sent.
-fn pending_packet(p: &Pending, dup: bool) -> Packet {
+pub(crate) fn pending_packet(p: &Pending, dup: bool) -> Packet {
     match p {
         Pending::Publish {
             packet,

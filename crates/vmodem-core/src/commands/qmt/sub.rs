@@ -1,11 +1,13 @@
 //! `AT+QMTSUB` and `AT+QMTUNS` (application note §3.2.6–3.2.7).
 
 use vmodem_at::{Command, Form};
-use vmodem_mqtt::{Packet, QoS, Subscribe, SubscribeFilter, Unsubscribe};
+use vmodem_mqtt::{QoS, Subscribe, SubscribeFilter, Unsubscribe};
 
 use super::super::{arg, arg_count, int_arg, CmdResult, Done, Fail, Reply};
 use super::{client_arg, test_line, with_client};
 use crate::modem::Modem;
+use crate::mqtt::client::pending_packet;
+use crate::mqtt::session::Pending;
 use crate::time::Instant;
 
 pub(super) fn sub(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) -> CmdResult {
@@ -27,21 +29,15 @@ pub(super) fn sub(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) -> 
         let qos = QoS::from_u8(int_arg(cmd, i + 1, 0..=2)? as u8).ok_or(Fail::Error)?;
         filters.push(SubscribeFilter { filter, qos });
     }
-    let packet = Subscribe {
-        pkid: msg_id,
-        filters,
-    };
-    // A filter the codec refuses (empty, misplaced wildcard) is a wrong parameter.
-    Packet::Subscribe(packet.clone())
-        .encoded_len()
-        .map_err(|_| Fail::Error)?;
-    with_client(m, c, |client, sink| {
-        if !client.can_send(msg_id) {
-            return Err(Fail::Error);
-        }
-        client.subscribe(now, packet, sink);
-        Ok(Done::Ok)
-    })
+    request(
+        m,
+        now,
+        c,
+        Pending::Subscribe(Subscribe {
+            pkid: msg_id,
+            filters,
+        }),
+    )
 }
 
 pub(super) fn uns(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) -> CmdResult {
@@ -60,18 +56,29 @@ pub(super) fn uns(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) -> 
     let filters = (2..n)
         .map(|i| Ok(arg(cmd, i).text()?.to_string()))
         .collect::<Result<Vec<_>, Fail>>()?;
-    let packet = Unsubscribe {
-        pkid: msg_id,
-        filters,
-    };
-    Packet::Unsubscribe(packet.clone())
+    request(
+        m,
+        now,
+        c,
+        Pending::Unsubscribe(Unsubscribe {
+            pkid: msg_id,
+            filters,
+        }),
+    )
+}
+
+/// Sends a SUBSCRIBE or UNSUBSCRIBE for client `c`, if it fits the client's state.
+fn request(m: &mut Modem, now: Instant, c: usize, request: Pending) -> CmdResult {
+    // A filter the codec refuses (empty, misplaced wildcard) is a wrong parameter.
+    pending_packet(&request, false)
         .encoded_len()
         .map_err(|_| Fail::Error)?;
+    let msg_id = request.msg_id();
     with_client(m, c, |client, sink| {
         if !client.can_send(msg_id) {
             return Err(Fail::Error);
         }
-        client.unsubscribe(now, packet, sink);
+        client.request(now, request, sink);
         Ok(Done::Ok)
     })
 }
