@@ -10,6 +10,7 @@ mod files;
 mod harness;
 mod mqtt;
 mod mqtt_chapter5;
+mod mqtt_robustness;
 mod network;
 mod robustness;
 mod ssl;
