@@ -32,6 +32,22 @@ pub async fn close_client(client: Client) {
     );
 }
 
+/// Waits until the module has finished booting (`+QIND: PB DONE`), as
+/// firmware does before its first command. Reads the client's own stream,
+/// which holds every URC since the client started, so nothing can slip by;
+/// the boot URCs are consumed, and views made later do not see them.
+async fn wait_for_boot(client: &Client) {
+    let booted = client
+        .wait_for_urc(
+            crate::PATIENCE,
+            |u| matches!(u, vmodem_client::Urc::Other(text) if text == "+QIND: PB DONE"),
+        )
+        .await;
+    if let Err(e) = booted {
+        panic!("the module did not finish booting (+QIND: PB DONE): {e}");
+    }
+}
+
 /// How a [`TestModule`] is set up; start it with [`TestModuleBuilder::start`].
 #[derive(Debug, Clone)]
 pub struct TestModuleBuilder {
@@ -104,7 +120,9 @@ impl TestModuleBuilder {
     }
 
     /// Opens no client at start: the test reads the pty itself
-    /// ([`TestModule::open_raw`]) or opens clients later ([`TestModule::open_client`]).
+    /// ([`TestModule::open_raw`]) or opens clients later
+    /// ([`TestModule::open_client`]). Otherwise `start` opens one and waits
+    /// until it has read the boot chain up to `+QIND: PB DONE`.
     #[must_use]
     pub fn without_client(mut self) -> Self {
         self.attach_client = false;
@@ -141,7 +159,9 @@ impl TestModuleBuilder {
             _dir: dir,
         };
         if self.attach_client {
-            module.client = Some(module.open_client());
+            let client = module.open_client();
+            wait_for_boot(&client).await;
+            module.client = Some(client);
         }
         module
     }

@@ -25,18 +25,22 @@ const PORT_ATTEMPTS: u32 = 5;
 /// Settings beyond the defaults (anonymous access, no persistence).
 #[derive(Debug, Clone, Default)]
 pub struct MosquittoConfig {
-    acl: Option<String>,
+    subscribe_only: Option<Vec<String>>,
     persistence: bool,
     extra: Vec<String>,
 }
 
 impl MosquittoConfig {
-    /// An ACL file with these contents (`topic read a/#` …). Anonymous
-    /// clients get the rules before any `user` line; a refused subscription
-    /// is answered 0x80 in the SUBACK.
+    /// Refuses every subscription except to these topic patterns (`allowed/#`).
+    ///
+    /// mosquitto's `acl_file` never refuses a SUBSCRIBE (it only filters
+    /// deliveries), so this loads its dynamic-security plugin, which does:
+    /// MQTT 3.1.1 clients get 0x80 in the SUBACK for a refused filter. MQTT
+    /// 3.1 has no failure code, and mosquitto then grants the QoS asked for
+    /// but delivers nothing on that filter.
     #[must_use]
-    pub fn acl(mut self, rules: &str) -> Self {
-        self.acl = Some(rules.to_owned());
+    pub fn subscribe_only(mut self, patterns: &[&str]) -> Self {
+        self.subscribe_only = Some(patterns.iter().map(|p| (*p).to_owned()).collect());
         self
     }
 
@@ -234,6 +238,26 @@ fn binary() -> PathBuf {
     })
 }
 
+/// mosquitto's dynamic-security plugin, shipped in Debian's package.
+fn dynamic_security_plugin() -> PathBuf {
+    let candidates = [
+        "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+        "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+        "/usr/lib/mosquitto_dynamic_security.so",
+        "/usr/local/lib/mosquitto_dynamic_security.so",
+    ];
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "mosquitto's dynamic-security plugin is missing (looked in {candidates:?}); \
+                 run `apt-get install mosquitto`, or `bash .ci/run`"
+            )
+        })
+}
+
 fn write_config(dir: &ScratchDir, port: u16, config: &MosquittoConfig) -> PathBuf {
     let mut text = format!(
         "# Written by vmodem-testkit for one test.\n\
@@ -258,9 +282,34 @@ fn write_config(dir: &ScratchDir, port: u16, config: &MosquittoConfig) -> PathBu
     } else {
         text.push_str("persistence false\n");
     }
-    if let Some(rules) = &config.acl {
-        let acl = dir.write("acl", rules.as_bytes());
-        text.push_str(&format!("acl_file {}\n", acl.display()));
+    if let Some(patterns) = &config.subscribe_only {
+        let acls: Vec<String> = patterns
+            .iter()
+            .map(|p| {
+                format!(
+                    r#"{{"acltype": "subscribePattern", "topic": {}, "priority": 0, "allow": true}}"#,
+                    serde_json::Value::from(p.as_str())
+                )
+            })
+            .collect();
+        let json = format!(
+            r#"{{
+  "defaultACLAccess": {{"publishClientSend": true, "publishClientReceive": true,
+                        "subscribe": false, "unsubscribe": true}},
+  "clients": [],
+  "groups": [{{"groupname": "anonymous", "roles": [{{"rolename": "device"}}]}}],
+  "anonymousGroup": "anonymous",
+  "roles": [{{"rolename": "device", "acls": [{}]}}]
+}}
+"#,
+            acls.join(", ")
+        );
+        let file = dir.write("dynamic-security.json", json.as_bytes());
+        text.push_str(&format!(
+            "plugin {}\nplugin_opt_config_file {}\n",
+            dynamic_security_plugin().display(),
+            file.display()
+        ));
     }
     for line in &config.extra {
         text.push_str(line);

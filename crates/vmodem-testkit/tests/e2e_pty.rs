@@ -15,7 +15,8 @@ const LIMIT: Duration = Duration::from_secs(60);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_sees_the_boot_chain_and_gets_answers() {
     within(LIMIT, async {
-        let module = TestModule::start().await;
+        let mut module = TestModule::builder().without_client().start().await;
+        module.attach_client(module.open_client());
         let modem = module.client();
 
         // Written at power-up, before the device was opened: the pty kept it.
