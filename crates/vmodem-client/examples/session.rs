@@ -1,6 +1,8 @@
-//! A whole MQTT session against a module on a TCP serial port, printing each step:
-//! `vmodem run --tcp 127.0.0.1:7000` in one terminal, then
-//! `cargo run -p vmodem-client --example session -- 127.0.0.1:7000 [broker-host] [port]`.
+//! A whole MQTT session against a module on a TCP serial port or a serial device, printing each
+//! step: `vmodem run --tcp 127.0.0.1:7000` in one terminal, then
+//! `cargo run -p vmodem-client --example session -- 127.0.0.1:7000 [broker-host] [port]`;
+//! or `vmodem run --link /tmp/ttyEC25` and `… -- /tmp/ttyEC25`, or a real module's
+//! `/dev/ttyUSB2` with a broker it can reach.
 //!
 //! It doubles as a smoke test of the emulator's wire format against this client.
 
@@ -17,7 +19,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The documented timeouts hold against `vmodem run` even with `--timing realistic`; on a
     // loaded machine, use `Client::builder().timeout_scale(…)` instead.
-    let modem = Client::connect_tcp(&addr).await?;
+    let modem = if addr.starts_with('/') {
+        Client::open_serial(&addr, 115_200)?
+    } else {
+        Client::connect_tcp(&addr).await?
+    };
     let watcher = {
         let mut urcs = modem.subscribe_urcs();
         tokio::spawn(async move {

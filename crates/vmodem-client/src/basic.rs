@@ -1,10 +1,10 @@
 //! Typed basic commands: the small set boot scripts send before MQTT (module notes, "Boot
-//! scripts that real firmware sends"), plus AT+QFUPL for TLS certificates.
+//! scripts that real firmware sends").
 
-use crate::client::{require_ok, Client};
+use crate::client::Client;
 use crate::digest::Response;
 use crate::error::Error;
-use crate::params::{int_at, parse_params, quote, Param};
+use crate::params::{int_at, parse_params, Param};
 use crate::urc::{RegKind, Registration, SimState};
 
 /// What ATI reports: `Quectel` / `EC25` / `Revision: EC25EFAR06A06M4G`.
@@ -34,15 +34,6 @@ pub struct RegistrationStatus {
     pub mode: u8,
     /// The registration fields after `<n>`.
     pub registration: Registration,
-}
-
-/// The module's answer to AT+QFUPL: `+QFUPL: <size>,<checksum>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Upload {
-    /// Bytes stored.
-    pub size: u64,
-    /// The module's 16-bit XOR checksum, as sent in hex.
-    pub checksum: u16,
 }
 
 impl Client {
@@ -166,29 +157,6 @@ impl Client {
         self.command_ok(format!("AT{}={mode}", kind.name()))
             .await
             .map(drop)
-    }
-
-    /// `AT+QFUPL="<name>",<size>,<timeout>`: uploads a file (a TLS certificate to `RAM:…`) after
-    /// `CONNECT`, returning the module's size and checksum.
-    pub async fn qfupl(&self, name: &str, data: &[u8], timeout_secs: u16) -> Result<Upload, Error> {
-        let text = format!(
-            "AT+QFUPL={},{},{timeout_secs}",
-            quote("name", name)?,
-            data.len()
-        );
-        let resp = self.send_with_payload(text.as_str(), data).await?;
-        let resp = require_ok(&text, resp)?;
-        let p = first_params(&resp, "+QFUPL:", &text)?;
-        let size = int_at(&p, 0);
-        let checksum = p.get(1).and_then(|c| match c {
-            Param::Raw(s) => u16::from_str_radix(s, 16).ok(),
-            Param::Int(v) => u16::from_str_radix(&v.to_string(), 16).ok(),
-            _ => None,
-        });
-        match (size, checksum) {
-            (Some(size), Some(checksum)) => Ok(Upload { size, checksum }),
-            _ => Err(unexpected(&text, format!("bad +QFUPL fields {p:?}"))),
-        }
     }
 }
 

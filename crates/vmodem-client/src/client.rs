@@ -186,6 +186,23 @@ impl Client {
         Ok(Client::new(stream))
     }
 
+    /// Opens a serial device (a real module's `/dev/ttyUSB2`, or the pseudo-terminal of
+    /// `vmodem run`) at `baud` and starts a client on it; see [`crate::serial`] for how the
+    /// line is set up. For non-default settings, use
+    /// `Client::builder().build(serial::open(path, baud)?)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::serial::open`]: the device cannot be opened, is not a terminal, or the baud
+    /// rate is not a standard one.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn open_serial(path: impl AsRef<std::path::Path>, baud: u32) -> std::io::Result<Client> {
+        Ok(Client::new(crate::serial::open(path, baud)?))
+    }
+
     /// A handle on the same module whose calls all use exactly `timeout` (unscaled), for
     /// both the command and any awaited result URC: `client.with_timeout(d).qmt_open(…)`.
     #[must_use]

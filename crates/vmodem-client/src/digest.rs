@@ -287,6 +287,8 @@ pub struct Digester {
     stale_data: DataEntry,
     last_unechoed: Option<Vec<u8>>,
     payload_echo: Option<PayloadEcho>,
+    /// The last data entry began with `CONNECT`: its data is never echoed (file upload).
+    connect_entry: bool,
     out: VecDeque<Item>,
 }
 
@@ -316,6 +318,7 @@ impl Digester {
             stale_data: DataEntry::None,
             last_unechoed: None,
             payload_echo: None,
+            connect_entry: false,
             out: VecDeque::new(),
         }
     }
@@ -359,12 +362,15 @@ impl Digester {
     }
 
     /// Declares that `payload` was written after a prompt or `CONNECT` (without the Ctrl-Z
-    /// terminator). If the module echoes, its echo of the payload is skipped.
+    /// terminator). If the module echoes, its echo of the payload after a `> ` prompt is
+    /// skipped; data after `CONNECT` is never echoed.
     pub fn payload_sent(&mut self, payload: &[u8]) {
         let echoing = match &self.pending {
             Some(p) => p.echo_seen,
             None => self.echo == EchoMode::On,
         };
+        // Data after `CONNECT` (AT+QFUPL) is never echoed, whatever ATE says.
+        let echoing = echoing && !self.connect_entry;
         if echoing && !payload.is_empty() {
             self.payload_echo = Some(PayloadEcho {
                 expected: payload.to_vec(),
@@ -532,6 +538,7 @@ impl Digester {
     }
 
     fn data_entry_started(&mut self, item: Item) {
+        self.connect_entry = item == Item::Connect;
         match &mut self.pending {
             Some(p) => p.data_started = true,
             None => self.stale_data = DataEntry::None,

@@ -87,17 +87,29 @@
 //!
 //! # Example
 //!
-//! ```no_run
+//! An MQTT session against a module on a TCP serial port. Here the module is vmodem, started
+//! in the hidden lines the way `vmodem run --tcp 127.0.0.1:7000` starts it (with its built-in
+//! broker); against `vmodem run` or a real module the code is the same.
+//!
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let broker = vmodem_tokio::EmbeddedBroker::start("127.0.0.1:0".parse()?).await?;
+//! # let serial = vmodem_tokio::TcpSerialPort::bind("127.0.0.1:0".parse()?).await?;
+//! # let at_port = serial.local_addr()?;
+//! # let _module = vmodem_tokio::spawn_module(serial, vmodem_tokio::ModuleOptions::default())?;
+//! # let (broker_host, broker_port) = ("127.0.0.1", broker.local_addr().port());
 //! use std::time::Duration;
 //! use vmodem_client::{Client, OpenResult, RecvMode, Urc};
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let modem = Client::connect_tcp("127.0.0.1:7000").await?;
+//! // `at_port`: where `vmodem run --tcp` serves the AT port; `broker_host`/`broker_port`: an
+//! // MQTT broker the module can reach (vmodem's built-in one here).
+//! let modem = Client::connect_tcp(at_port).await?;
 //! modem.at().await?;
 //! println!("{:?}", modem.ati().await?);
 //!
 //! modem.qmt_cfg_recv_mode(0, RecvMode::Urc, true).await?;
-//! assert_eq!(modem.qmt_open(0, "127.0.0.1", 1883).await?, OpenResult::Opened);
+//! assert_eq!(modem.qmt_open(0, broker_host, broker_port).await?, OpenResult::Opened);
 //! assert!(modem.qmt_conn(0, "vmodem-test", None, None).await?.is_accepted());
 //! modem.qmt_sub(0, 1, &[("t/#", 1)]).await?;
 //! let outcome = modem.qmt_pubex(0, 2, 1, false, "t/a", b"{\"v\":1}").await?;
@@ -107,24 +119,48 @@
 //! let msg = modem
 //!     .wait_for_urc(Duration::from_secs(5), |u| matches!(u, Urc::QmtRecv { .. }))
 //!     .await?;
-//! println!("{msg}");
+//! let Urc::QmtRecv { topic, payload, .. } = msg else { unreachable!() };
+//! assert_eq!((topic.as_str(), payload.as_slice()), ("t/a", &b"{\"v\":1}"[..]));
+//! # Ok(()) }
+//! ```
+//!
+//! On a serial device (a real EC25's `/dev/ttyUSB2`, or the pseudo-terminal `vmodem run`
+//! prints), [`Client::open_serial`] opens the line ([`serial`] says how) and starts the client:
+//!
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let pty = vmodem_tokio::PtyPort::open(None)?;
+//! # let device = pty.path().to_owned();
+//! # let _module = vmodem_tokio::spawn_module(pty, vmodem_tokio::ModuleOptions::default())?;
+//! use vmodem_client::{Client, SimState};
+//!
+//! let modem = Client::open_serial(&device, 115_200)?;
+//! assert_eq!(modem.cpin().await?, SimState::Ready);
+//! let contexts = modem.qiact_status().await?;
+//! println!("context 1 has address {:?}", contexts[0].addresses);
 //! # Ok(()) }
 //! ```
 //!
 //! The generic API, for anything without a typed method:
 //!
-//! ```no_run
-//! use vmodem_client::{Client, Command};
-//! # async fn demo(modem: Client) -> Result<(), vmodem_client::Error> {
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let serial = vmodem_tokio::TcpSerialPort::bind("127.0.0.1:0".parse()?).await?;
+//! # let at_port = serial.local_addr()?;
+//! # let _module = vmodem_tokio::spawn_module(serial, vmodem_tokio::ModuleOptions::default())?;
+//! use vmodem_client::{Client, Command, FinalResult};
+//!
+//! let modem = Client::connect_tcp(at_port).await?;
 //! let resp = modem.command("AT+QCFG=\"band\"").await?;
 //! for line in resp.text_lines() {
 //!     println!("{line}");
 //! }
-//! let resp = modem
-//!     .send_with_payload("AT+QMTPUBEX=0,0,0,0,\"t\",5", b"hello")
-//!     .await?;
-//! assert!(resp.is_ok());
-//! let slow = Command::new("AT+QIACT=1").with_timeout(std::time::Duration::from_secs(200));
+//! // Refusals are responses too; `command_ok` turns them into errors.
+//! let resp = modem.command("AT+QMTPUBEX=0,0,0,0,\"t\",5").await?;
+//! assert_eq!(resp.result, FinalResult::Error, "client 0 is not connected");
+//! let slow = Command::new("AT+QIDEACT=1").with_timeout(std::time::Duration::from_secs(60));
 //! modem.command_ok(slow).await?;
 //! # Ok(()) }
 //! ```
@@ -136,12 +172,16 @@ mod command;
 mod digest;
 mod driver;
 mod error;
+mod file;
 mod mqtt;
 mod params;
+mod pdp;
 mod recv;
+pub mod serial;
+mod ssl;
 mod urc;
 
-pub use basic::{Identity, RegistrationStatus, SignalQuality, Upload};
+pub use basic::{Identity, RegistrationStatus, SignalQuality};
 pub use client::{Client, ClientBuilder, UrcSubscription};
 pub use codes::{
     CloseResult, CmeError, ConnReturnCode, ConnState, FinalResult, OpenResult, PacketResult,
@@ -150,7 +190,10 @@ pub use codes::{
 pub use command::{Command, DataEntry};
 pub use digest::{Digester, DiscardReason, Discarded, EchoMode, Item, Limits, Response};
 pub use error::{Error, UrcError};
+pub use file::{FileEntry, Upload};
 pub use mqtt::{ConnOutcome, MqttVersion, OpenStatus, PacketOutcome, RecvMode, RecvStatus, Will};
 pub use params::{parse_params, Param, ParamError};
+pub use pdp::PdpContext;
 pub use recv::Message;
+pub use ssl::{SecLevel, SslVersion};
 pub use urc::{PubForm, RegKind, RegStat, Registration, SimState, Urc};

@@ -283,6 +283,14 @@ impl Client {
         self.qmt_cfg(client, "aliauth", &args).await
     }
 
+    /// `AT+QMTCFG="qmtping",<client>,<seconds>` (5–60, default 5): how long after a
+    /// `+QMTPING: <client>,1` (no PINGRESP) the module reports `+QMTSTAT: <client>,2`.
+    pub async fn qmt_cfg_qmtping(&self, client: u8, seconds: u8) -> Result<(), Error> {
+        check_range("seconds", seconds.into(), 5, 60)?;
+        self.qmt_cfg(client, "qmtping", &format!(",{seconds}"))
+            .await
+    }
+
     /// Queries one setting: `AT+QMTCFG="<name>",<client>` → the fields after the name in
     /// `+QMTCFG: "<name>",…` (e.g. `[Int(120)]` for `"keepalive"`). An unset `aliauth` gives
     /// no fields.

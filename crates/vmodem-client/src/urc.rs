@@ -81,6 +81,19 @@ impl RegStat {
         }
     }
 
+    /// The integer the module uses for this state.
+    pub fn code(self) -> u8 {
+        match self {
+            RegStat::NotRegistered => 0,
+            RegStat::Home => 1,
+            RegStat::Searching => 2,
+            RegStat::Denied => 3,
+            RegStat::Unknown => 4,
+            RegStat::Roaming => 5,
+            RegStat::Other(other) => other,
+        }
+    }
+
     /// `true` for home (1) or roaming (5): what firmware polls for before opening MQTT.
     pub fn is_registered(self) -> bool {
         matches!(self, RegStat::Home | RegStat::Roaming)
@@ -137,6 +150,19 @@ pub enum SimState {
 }
 
 impl SimState {
+    /// The text the module uses, e.g. `READY`, `SIM PIN`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            SimState::Ready => "READY",
+            SimState::SimPin => "SIM PIN",
+            SimState::SimPuk => "SIM PUK",
+            SimState::PhSimPin => "PH-SIM PIN",
+            SimState::SimPin2 => "SIM PIN2",
+            SimState::SimPuk2 => "SIM PUK2",
+            SimState::Other(text) => text,
+        }
+    }
+
     pub(crate) fn parse(text: &str) -> Self {
         match text.trim() {
             "READY" => SimState::Ready,
@@ -408,21 +434,112 @@ impl Urc {
     }
 }
 
+/// The line as the module writes it (`+QMTSTAT: 0,1`, `RDY`), rebuilt from the typed fields.
+///
+/// A `+QMTRECV` message is shown with its length field and its payload escaped where it is not
+/// printable ASCII (`\r`, `\n`, `\t`, `\\`, `\xNN`), so the text stays on one line; compare
+/// payloads as bytes instead. A registration shows the fields it has.
 impl fmt::Display for Urc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let values =
+            |f: &mut fmt::Formatter<'_>, v: &[u32]| v.iter().try_for_each(|x| write!(f, ",{x}"));
         match self {
+            Urc::QmtOpen { client, result } => write!(f, "+QMTOPEN: {client},{}", result.code()),
+            Urc::QmtClose { client, result } => {
+                write!(f, "+QMTCLOSE: {client},{}", result.code())
+            }
+            Urc::QmtDisc { client, result } => write!(f, "+QMTDISC: {client},{}", result.code()),
+            Urc::QmtConn {
+                client,
+                result,
+                ret_code,
+            } => {
+                write!(f, "+QMTCONN: {client},{}", result.code())?;
+                match ret_code {
+                    Some(code) => write!(f, ",{}", code.code()),
+                    None => Ok(()),
+                }
+            }
+            Urc::QmtSub {
+                client,
+                msg_id,
+                result,
+                values: v,
+            } => {
+                write!(f, "+QMTSUB: {client},{msg_id},{}", result.code())?;
+                values(f, v)
+            }
+            Urc::QmtUns {
+                client,
+                msg_id,
+                result,
+                values: v,
+            } => {
+                write!(f, "+QMTUNS: {client},{msg_id},{}", result.code())?;
+                values(f, v)
+            }
+            Urc::QmtPub {
+                client,
+                msg_id,
+                result,
+                value,
+                form,
+            } => {
+                let name = match form {
+                    PubForm::Pub => "+QMTPUB",
+                    PubForm::PubEx => "+QMTPUBEX",
+                };
+                write!(f, "{name}: {client},{msg_id},{}", result.code())?;
+                match value {
+                    Some(v) => write!(f, ",{v}"),
+                    None => Ok(()),
+                }
+            }
+            Urc::QmtStat { client, code } => write!(f, "+QMTSTAT: {client},{}", code.code()),
+            Urc::QmtPing { client, result } => write!(f, "+QMTPING: {client},{}", result.code()),
             Urc::QmtRecv {
                 client,
                 msg_id,
                 topic,
                 payload,
-            } => write!(
-                f,
-                "+QMTRECV: {client},{msg_id},\"{topic}\",{} bytes",
-                payload.len()
-            ),
+            } => {
+                write!(
+                    f,
+                    "+QMTRECV: {client},{msg_id},\"{topic}\",{},\"",
+                    payload.len()
+                )?;
+                for &b in payload {
+                    match b {
+                        b'\\' => f.write_str("\\\\")?,
+                        b'\r' => f.write_str("\\r")?,
+                        b'\n' => f.write_str("\\n")?,
+                        b'\t' => f.write_str("\\t")?,
+                        0x20..=0x7e => write!(f, "{}", char::from(b))?,
+                        _ => write!(f, "\\x{b:02x}")?,
+                    }
+                }
+                f.write_str("\"")
+            }
+            Urc::QmtRecvStored { client, recv_id } => write!(f, "+QMTRECV: {client},{recv_id}"),
+            Urc::Ready => f.write_str("RDY"),
+            Urc::PoweredDown => f.write_str("POWERED DOWN"),
+            Urc::Registration(r) => {
+                write!(f, "{}: {}", r.kind.name(), r.stat.code())?;
+                if r.area.is_some() || r.cell.is_some() {
+                    let quoted = |v: &Option<String>| {
+                        v.as_ref().map(|v| format!("\"{v}\"")).unwrap_or_default()
+                    };
+                    write!(f, ",{},{}", quoted(&r.area), quoted(&r.cell))?;
+                }
+                match r.act {
+                    Some(act) if r.area.is_some() || r.cell.is_some() => write!(f, ",{act}"),
+                    Some(act) => write!(f, ",,,{act}"),
+                    None => Ok(()),
+                }
+            }
+            Urc::Cfun { fun } => write!(f, "+CFUN: {fun}"),
+            Urc::Cpin(state) => write!(f, "+CPIN: {}", state.as_str()),
             Urc::Other(text) => f.write_str(text),
-            other => write!(f, "{other:?}"),
         }
     }
 }
@@ -618,7 +735,51 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(line)
             );
+            // Display gives the line back, but for the length a +QMTRECV always shows.
+            if let Some(urc) = want {
+                let shown = urc.to_string();
+                let recv_without_length = matches!(urc, Urc::QmtRecv { .. })
+                    && !shown.starts_with(&*String::from_utf8_lossy(line));
+                if !recv_without_length && !matches!(urc, Urc::Other(_)) {
+                    assert_eq!(Urc::parse(shown.as_bytes()), Some(urc), "{shown}");
+                }
+            }
         }
+    }
+
+    #[test]
+    fn display_is_the_wire_form() {
+        for line in [
+            "+QMTOPEN: 0,-1",
+            "+QMTCONN: 1,0,5",
+            "+QMTCONN: 1,2",
+            "+QMTSUB: 0,1,0,1,128",
+            "+QMTPUBEX: 0,3,1,2",
+            "+QMTPUB: 0,0,0",
+            "+QMTSTAT: 2,8",
+            "+QMTRECV: 0,3",
+            "+QMTRECV: 0,1,\"t/a\",5,\"he\"lo\"",
+            "+CEREG: 1",
+            "+CEREG: 5,\"1A2B\",\"0C3D4E5\",7",
+            "+CREG: 2,,,7",
+            "+CFUN: 1",
+            "+CPIN: NOT READY",
+            "RDY",
+            "POWERED DOWN",
+            "+QIND: PB DONE",
+        ] {
+            assert_eq!(Urc::parse(line.as_bytes()).unwrap().to_string(), line);
+        }
+        let binary = Urc::QmtRecv {
+            client: 0,
+            msg_id: 0,
+            topic: "t".into(),
+            payload: b"a\r\n\\\x00".to_vec(),
+        };
+        assert_eq!(
+            binary.to_string(),
+            "+QMTRECV: 0,0,\"t\",5,\"a\\r\\n\\\\\\x00\""
+        );
     }
 
     #[test]

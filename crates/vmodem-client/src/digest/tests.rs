@@ -656,6 +656,16 @@ fn data_entry() {
         &[Got::Echo, Got::Connect, ok(&[b"+QFUPL: 5,2d2d"])],
     );
     check(
+        "QFUPL data is never echoed, even when the answer starts like it",
+        &[
+            Start("AT+QFUPL=\"RAM:x\",4,10"),
+            Rx(b"AT+QFUPL=\"RAM:x\",4,10\r\r\nCONNECT\r\n"),
+            Sent(b"\r\n+Q"),
+            Rx(b"\r\n+QFUPL: 4,605b\r\n\r\nOK\r\n"),
+        ],
+        &[Got::Echo, Got::Connect, ok(&[b"+QFUPL: 4,605b"])],
+    );
+    check(
         "QFUPL in ATV0: CONNECT is 1",
         &[
             Start("AT+QFUPL=\"RAM:a\",1"),
