@@ -25,12 +25,27 @@ const PORT_ATTEMPTS: u32 = 5;
 /// Settings beyond the defaults (anonymous access, no persistence).
 #[derive(Debug, Clone, Default)]
 pub struct MosquittoConfig {
+    users: Option<Vec<(String, String)>>,
     subscribe_only: Option<Vec<String>>,
     persistence: bool,
     extra: Vec<String>,
 }
 
 impl MosquittoConfig {
+    /// Refuses anonymous clients and accepts only these user names and
+    /// passwords (a `password_file` made with `mosquitto_passwd`); mosquitto
+    /// answers others with CONNACK 5, "not authorized".
+    #[must_use]
+    pub fn users(mut self, users: &[(&str, &str)]) -> Self {
+        self.users = Some(
+            users
+                .iter()
+                .map(|(u, p)| ((*u).to_owned(), (*p).to_owned()))
+                .collect(),
+        );
+        self
+    }
+
     /// Refuses every subscription except to these topic patterns (`allowed/#`).
     ///
     /// mosquitto's `acl_file` never refuses a SUBSCRIBE (it only filters
@@ -238,6 +253,20 @@ fn binary() -> PathBuf {
     })
 }
 
+/// `name` from the directory of mosquitto's binary, else from `PATH`
+/// (Debian: `/usr/sbin/mosquitto` and `/usr/bin/mosquitto_passwd`).
+fn sibling(binary: &Path, name: &str) -> PathBuf {
+    let beside = binary.with_file_name(name);
+    if beside.exists() {
+        return beside;
+    }
+    let usr_bin = Path::new("/usr/bin").join(name);
+    if usr_bin.exists() {
+        return usr_bin;
+    }
+    PathBuf::from(name)
+}
+
 /// mosquitto's dynamic-security plugin, shipped in Debian's package.
 fn dynamic_security_plugin() -> PathBuf {
     let candidates = [
@@ -262,13 +291,39 @@ fn write_config(dir: &ScratchDir, port: u16, config: &MosquittoConfig) -> PathBu
     let mut text = format!(
         "# Written by vmodem-testkit for one test.\n\
          listener {port} 127.0.0.1\n\
-         allow_anonymous true\n\
          log_dest stderr\n\
          log_type error\nlog_type warning\nlog_type notice\nlog_type information\n\
          log_type subscribe\nlog_type unsubscribe\n\
          connection_messages true\n\
          log_timestamp true\n"
     );
+    match &config.users {
+        None => text.push_str("allow_anonymous true\n"),
+        Some(users) => {
+            let file = dir.write("passwords", b"");
+            for (user, password) in users {
+                let status = Command::new(sibling(&binary(), "mosquitto_passwd"))
+                    .arg("-b")
+                    .arg(&file)
+                    .arg(user)
+                    .arg(password)
+                    .status()
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "cannot run mosquitto_passwd ({e}): run `apt-get install mosquitto`, \
+                             or `bash .ci/run`"
+                        )
+                    });
+                assert!(status.success(), "mosquitto_passwd failed: {status}");
+            }
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644))
+                .expect("make the password file readable");
+            text.push_str(&format!(
+                "allow_anonymous false\npassword_file {}\n",
+                file.display()
+            ));
+        }
+    }
     if config.persistence {
         // Written by the `mosquitto` user after it drops root.
         let store = dir.join("store");
