@@ -44,6 +44,13 @@
 //! - **Network links** resolve names through [`ModuleOptions::hosts`] first,
 //!   then the system resolver, within [`ModuleOptions::connect_timeout`]; a
 //!   paused link stops reading so TCP back-pressure reaches the broker.
+//! - **TLS links** (`AT+QMTCFG="ssl"`) use rustls with the ring provider,
+//!   configured from the module's SSL context alone (its CA, never the system
+//!   roots; the module's clock for validity); what rustls cannot do (SSL 3.0,
+//!   TLS 1.0/1.1, most of the module's cipher suites) fails the link with
+//!   `+QMTOPEN: c,-1` and the reason in the log.
+//! - **UFS** is kept in [`ModuleOptions::ufs_dir`] if given, so uploaded
+//!   files survive the process as they survive a power cycle.
 //! - **Trace:** JSON lines, one per chunk of serial bytes:
 //!   `{"t_ms":12,"dir":"host_to_module","text":"AT\r","hex":"41540d"}`, with
 //!   `dir` either `host_to_module` or `module_to_host`, `t_ms` the module's
@@ -52,6 +59,7 @@
 
 mod attach;
 mod broker;
+mod broker_tls;
 mod dial;
 mod host;
 mod links;
@@ -63,9 +71,12 @@ mod stdio;
 mod symlink;
 mod tcp_serial;
 mod termios;
+mod tls;
 mod trace;
+mod ufs;
 
 pub use broker::{BrokerError, EmbeddedBroker};
+pub use broker_tls::{BrokerCerts, BROKER_TLS_NAMES};
 pub use host::{HostPort, PortError};
 pub use module::{spawn_module, ModuleError, ModuleHandle, ModuleOptions, PowerOn};
 pub use pty::PtyPort;

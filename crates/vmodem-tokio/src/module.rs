@@ -22,6 +22,7 @@ use crate::dial::Dialer;
 use crate::host::HostPort;
 use crate::links::Links;
 use crate::trace::{Direction, Trace};
+use crate::ufs::UfsDir;
 
 /// How many network events may wait for a busy module before its links pause.
 const NET_EVENT_QUEUE: usize = 64;
@@ -61,6 +62,14 @@ pub struct ModuleOptions {
     pub connect_timeout: Duration,
     /// Write a JSON-lines trace of the serial line here (format in the crate docs).
     pub trace: Option<PathBuf>,
+    /// Keep the module's UFS files (`AT+QFUPL="UFS:…"`) in this directory, so
+    /// they survive the process as they survive a power cycle on a real
+    /// module: the files found there at start are added to
+    /// [`Config::ufs_files`] (replacing any of the same name), and every
+    /// upload or delete is mirrored at once (written to a temporary file and
+    /// renamed; file names escaped so none leaves the directory). Created on
+    /// the first upload. `None` (the default): UFS lives in memory only.
+    pub ufs_dir: Option<PathBuf>,
 }
 
 impl Default for ModuleOptions {
@@ -72,6 +81,7 @@ impl Default for ModuleOptions {
             hosts: HashMap::new(),
             connect_timeout: Duration::from_secs(30),
             trace: None,
+            ufs_dir: None,
         }
     }
 }
@@ -84,6 +94,15 @@ pub enum ModuleError {
     #[error("cannot create the trace file {}; choose a writable path", path.display())]
     Trace {
         /// The path asked for.
+        path: PathBuf,
+        /// What the file system said.
+        #[source]
+        source: io::Error,
+    },
+    /// The saved UFS files could not be read.
+    #[error("cannot read the saved UFS files in {}; check the directory's permissions", path.display())]
+    Ufs {
+        /// The directory ([`ModuleOptions::ufs_dir`]).
         path: PathBuf,
         /// What the file system said.
         #[source]
@@ -113,15 +132,27 @@ pub fn spawn_module(
         })?),
         None => None,
     };
+    let mut config = options.config;
+    let ufs = options.ufs_dir.map(UfsDir::new);
+    if let Some(ufs) = &ufs {
+        let saved = ufs.load().map_err(|source| ModuleError::Ufs {
+            path: ufs.path().to_owned(),
+            source,
+        })?;
+        if !saved.is_empty() {
+            info!(dir = %ufs.path().display(), files = saved.len(), "UFS files loaded");
+        }
+        config.ufs_files.extend(saved);
+    }
     let (stop_tx, stop_rx) = oneshot::channel();
     let (events_tx, events_rx) = mpsc::channel(NET_EVENT_QUEUE);
     let clock = Clock::start();
     let created = clock.now();
     let wait_for_host = options.power_on == PowerOn::WhenHostAttaches;
     let modem = if wait_for_host {
-        Modem::new_powered_off(options.config, created)
+        Modem::new_powered_off(config, created)
     } else {
-        Modem::new(options.config, created)
+        Modem::new(config, created)
     };
     let task = ModuleTask {
         modem,
@@ -135,6 +166,7 @@ pub fn spawn_module(
         clock,
         power_on_after: options.power_on_after,
         power_on_at: None,
+        ufs,
     };
     Ok(ModuleHandle {
         stop: Some(stop_tx),
@@ -207,6 +239,8 @@ struct ModuleTask {
     power_on_after: Option<Duration>,
     /// When to press the power key of a module that powered down.
     power_on_at: Option<tokio::time::Instant>,
+    /// Where UFS is mirrored, if anywhere.
+    ufs: Option<UfsDir>,
 }
 
 impl ModuleTask {
@@ -297,6 +331,17 @@ impl ModuleTask {
                 ModemEvent::Restarted => info!("module restarted"),
                 ModemEvent::BaudRate(baud) => {
                     debug!(baud, "host set a baud rate; a pty or TCP line has none")
+                }
+                ModemEvent::UfsFileWritten { name } => {
+                    // `None`: deleted since; its UfsFileDeleted follows.
+                    if let (Some(ufs), Some(bytes)) = (&self.ufs, self.modem.ufs_file(&name)) {
+                        ufs.report("save", &name, ufs.write(&name, bytes));
+                    }
+                }
+                ModemEvent::UfsFileDeleted { name } => {
+                    if let Some(ufs) = &self.ufs {
+                        ufs.report("delete", &name, ufs.delete(&name));
+                    }
                 }
                 other => debug!(?other, "module event this driver does not know"),
             }
