@@ -17,19 +17,21 @@ use vmodem_bench::{run, Publisher, Settings};
 /// socket, which shows how much of the gap is the host library's.
 ///
 /// LATENCY: a rumqttc publisher sends timestamped QoS 0 messages at a fixed
-/// rate; a module subscribed through AT (+QMTRECV seen by vmodem-client) and a
-/// rumqttc subscriber receive the same messages at once. p50/p99 of publish →
-/// application.
+/// modest rate; a module subscribed through AT (+QMTRECV seen by
+/// vmodem-client) and a rumqttc subscriber receive the same messages at once.
+/// p50/p99 of publish → application for each, their ratio, and the
+/// difference vmodem − raw per message, which cancels what both share.
 ///
 /// WHERE THE TIME GOES: idle round trips one at a time (AT → OK; a publish
 /// phase by phase: command → "> ", payload → OK, OK → +QMTPUBEX), the mean
-/// AT+QMTPUBEX exchange under load, and CPU µs per message on the benchmark's
-/// threads vs the broker's.
+/// AT+QMTPUBEX exchange under load, and CPU time (user + kernel) and context
+/// switches per message on the benchmark's threads vs the broker's (from
+/// /proc, 10 ms resolution). crates/vmodem-bench/README.md has the findings.
 ///
 /// HOW TO READ IT: only the ratios mean something. The machine is shared and
 /// noisy, so absolute msg/s and ms vary from run to run; both sides of each
-/// ratio ran in the same process against the same broker, minutes apart at
-/// most. Goals: throughput ratio >= 0.8x, p99 latency ratio <= 2x.
+/// ratio ran in the same process against the same broker, seconds apart.
+/// Goals: throughput ratio >= 0.8x, p99 latency ratio <= 2x.
 ///
 /// Progress goes to stderr, the table (or --json) to stdout. The defaults
 /// finish in well under a minute on 2 cores. RUST_LOG=debug shows more (the
@@ -54,11 +56,15 @@ struct Args {
     #[arg(long, default_value_t = 5)]
     rounds: usize,
     /// K: latency samples.
-    #[arg(long, default_value_t = 2000)]
-    latency_samples: u64,
-    /// Latency publisher rate, messages per second.
     #[arg(long, default_value_t = 1000)]
+    latency_samples: u64,
+    /// Latency publisher rate, messages per second. Above ~500/s with QoS 0,
+    /// rumqttd's sockets (no TCP_NODELAY) stall both subscribers for up to 40 ms.
+    #[arg(long, default_value_t = 200)]
     latency_rate: u32,
+    /// QoS of the latency messages and subscriptions.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    latency_qos: u8,
     /// Samples of each idle round trip.
     #[arg(long, default_value_t = 200)]
     probe_samples: usize,
@@ -103,6 +109,7 @@ fn main() -> ExitCode {
         rounds: args.rounds,
         latency_samples: args.latency_samples,
         latency_rate: args.latency_rate,
+        latency_qos: args.latency_qos,
         probe_samples: args.probe_samples,
         worker_threads: args.threads.unwrap_or(defaults.worker_threads),
         only: args.only.map(|only| match only {

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, NetworkOptions, Packet, QoS};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -39,11 +39,13 @@ impl Drop for RawPeer {
 }
 
 impl RawPeer {
-    /// Connects `id` to `broker` with at most `inflight` unacknowledged publishes.
+    /// Connects `id` to `broker` with at most `inflight` unacknowledged
+    /// publishes; `nodelay` turns Nagle's algorithm off (rumqttc leaves it on).
     pub(crate) async fn connect(
         broker: SocketAddr,
         id: &str,
         inflight: u16,
+        nodelay: bool,
         topic: String,
     ) -> Result<RawPeer> {
         let mut options = MqttOptions::new(id, broker.ip().to_string(), broker.port());
@@ -51,6 +53,9 @@ impl RawPeer {
             .set_keep_alive(Duration::from_secs(60))
             .set_inflight(inflight);
         let (client, mut eventloop) = AsyncClient::new(options, 10);
+        let mut network = NetworkOptions::new();
+        network.set_tcp_nodelay(nodelay);
+        eventloop.set_network_options(network);
         let (tx, events) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             loop {

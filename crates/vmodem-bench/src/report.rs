@@ -61,8 +61,8 @@ impl Report {
         if let Some(l) = &self.latency {
             writeln!(
                 o,
-                "latency publisher -> broker -> subscriber, QoS 0, {} samples at {} msg/s",
-                l.samples, l.rate_per_s
+                "latency publisher -> broker -> subscriber, QoS {}, {} samples at {} msg/s",
+                l.qos, l.samples, l.rate_per_s
             )?;
             latency_line(o, "vmodem +QMTRECV (vmodem-client)", &l.vmodem, l.samples)?;
             latency_line(o, "raw rumqttc", &l.raw, l.samples)?;
