@@ -34,6 +34,7 @@ mod net;
 mod observer;
 mod pty;
 mod scratch;
+mod tls;
 mod urcs;
 
 use std::future::Future;
@@ -45,6 +46,7 @@ pub use net::{closed_port, free_port, ResetWhen, ResettingServer};
 pub use observer::{Observer, Received};
 pub use pty::PtyStream;
 pub use scratch::ScratchDir;
+pub use tls::{qfupl_checksum, Leaf, MosquittoTls, SniRecorder, TestPki};
 pub use urcs::{line, Urcs};
 
 /// How long any single expected event may take (a URC, a message, a broker

@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use vmodem_client::{FinalResult, RegStat, SimState};
+use vmodem_client::{Client, FinalResult, RegStat, SimState};
+use vmodem_core::{Model, Timing};
 use vmodem_testkit::{close_client, line, within, TestModule};
+use vmodem_tokio::{spawn_module, ModuleOptions, TcpSerialPort};
 
 /// The EC25's power-up chain (fast timing), exact bytes.
 const BOOT: &[u8] = b"\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\
@@ -161,6 +163,93 @@ async fn a_host_that_closes_and_reopens_the_device_still_talks() {
         modem.at().await.expect("AT after a raw session");
         module.attach_client(modem);
         module.shutdown().await;
+    })
+    .await;
+}
+
+/// Realistic timing on the real pty: the boot chain takes its hardware
+/// delays (RDY at 2.5 s … PB DONE at 6.6 s), and a command typed before
+/// `RDY` is lost, neither echoed nor answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realistic_timing_boots_slowly_and_loses_input_before_rdy() {
+    within(LIMIT, async {
+        let started = std::time::Instant::now();
+        let module = TestModule::builder()
+            .timing(Timing::Realistic)
+            .without_client()
+            .start()
+            .await;
+        let mut pty = module.open_raw();
+        pty.send(b"AT\r").await;
+        pty.expect(b"\r\nRDY\r\n").await;
+        let rdy = started.elapsed();
+        pty.expect(&BOOT[b"\r\nRDY\r\n".len()..]).await;
+        let booted = started.elapsed();
+        assert!(
+            rdy >= Duration::from_millis(2400),
+            "RDY after {rdy:?}, expected about 2.5 s"
+        );
+        assert!(
+            booted >= Duration::from_millis(6400),
+            "PB DONE after {booted:?}, expected about 6.6 s"
+        );
+        pty.send(b"AT\r").await;
+        pty.expect(b"AT\r\r\nOK\r\n").await;
+        module.shutdown().await;
+    })
+    .await;
+}
+
+/// The model option: each profile says who it is, through the same client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_model_identifies_itself() {
+    within(LIMIT, async {
+        for (model, name, revision) in [
+            (Model::Ec25, "EC25", "EC25EFAR06A06M4G"),
+            (Model::Eg95, "EG95", "EG95EXGAR08A05M1G"),
+            (Model::Em05, "EM05", "EM05GFAR07A07M1G"),
+            (Model::Bg96, "BG96", "BG96MAR02A07M1G"),
+        ] {
+            let module = TestModule::builder().model(model).start().await;
+            let id = module.client().ati().await.expect("ATI");
+            assert_eq!(
+                (
+                    id.manufacturer.as_str(),
+                    id.model.as_str(),
+                    id.revision.as_str()
+                ),
+                ("Quectel", name, revision)
+            );
+            module.shutdown().await;
+        }
+    })
+    .await;
+}
+
+/// The same module on a TCP serial line (QEMU, Renode): what a host sends
+/// is answered exactly as on the pty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_module_answers_the_same_over_a_tcp_serial_line() {
+    within(LIMIT, async {
+        let port = TcpSerialPort::bind("127.0.0.1:0".parse().expect("address"))
+            .await
+            .expect("bind a TCP serial port");
+        let addr = port.local_addr().expect("its address");
+        let handle = spawn_module(port, ModuleOptions::default()).expect("spawn");
+        let modem = Client::connect_tcp(addr).await.expect("connect");
+        modem.at().await.expect("AT");
+        let id = modem.ati().await.expect("ATI");
+        assert_eq!(
+            (
+                id.manufacturer.as_str(),
+                id.model.as_str(),
+                id.revision.as_str()
+            ),
+            ("Quectel", "EC25", "EC25EFAR06A06M4G")
+        );
+        assert_eq!(modem.cpin().await.expect("AT+CPIN?"), SimState::Ready);
+        close_client(modem).await;
+        handle.shutdown().await.expect("the module stops");
     })
     .await;
 }

@@ -219,6 +219,50 @@ async fn open_5_network_error_on_a_closed_port() {
 
 // ---- +QMTSTAT codes ---------------------------------------------------------
 
+/// Another connection with the same client id makes the broker drop the
+/// older one (MQTT 3.1.1 §3.1.4): `+QMTSTAT: c,1` for the older client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stat_1_when_another_connection_takes_over_the_client_id() {
+    within(LIMIT, async {
+        let broker = Mosquitto::start().await;
+        let module = TestModule::start().await;
+        let modem = module.client();
+        let mut urcs = module.urcs();
+        common::connect(modem, 0, target(&broker), "same-id", RecvMode::Urc).await;
+        common::connect(modem, 1, target(&broker), "same-id", RecvMode::Urc).await;
+        urcs.wait_for_line("+QMTSTAT: 0,1").await;
+        let status = modem.qmt_conn_status().await.expect("AT+QMTCONN?");
+        assert_eq!(status.len(), 1, "{status:?}");
+        assert_eq!((status[0].0, status[0].1.code()), (1, 3));
+        module.shutdown().await;
+    })
+    .await;
+}
+
+/// A packet over 32 KiB is more than the module takes (docs/decisions.md):
+/// it closes the link with `+QMTSTAT: c,1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stat_1_when_the_broker_sends_a_packet_over_32_kib() {
+    within(LIMIT, async {
+        let broker = Mosquitto::start().await;
+        let module = TestModule::start().await;
+        let modem = module.client();
+        let mut urcs = module.urcs();
+        common::connect(modem, 0, target(&broker), "huge", RecvMode::Urc).await;
+        common::subscribe(modem, 0, 1, &[("huge/t", 1)], &[1]).await;
+        let mut observer = Observer::connect(broker.addr(), "huge-observer").await;
+        observer.publish("huge/t", 1, false, &[b'x'; 40_000]).await;
+        urcs.wait_for_line("+QMTSTAT: 0,1").await;
+        assert!(
+            !urcs.seen().iter().any(|u| u.starts_with("+QMTRECV")),
+            "{:?}",
+            urcs.seen()
+        );
+        module.shutdown().await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stat_1_when_the_broker_is_killed_then_reconnects_after_restart() {
     within(LIMIT, async {
@@ -370,38 +414,60 @@ async fn stat_4_when_the_peer_hangs_up_on_the_connect() {
 }
 
 /// Code 3 ("sending CONNECT failed") needs the CONNECT's write to fail. A
-/// real peer can only cause that by resetting the connection just before
-/// the write, and vmodem's link task reads the reset as soon as it arrives
-/// (`+QMTSTAT: c,1`), long before the host can send `AT+QMTCONN`. What a
-/// peer that resets at once really gives is pinned here.
+/// real peer can only cause that by resetting the connection in the instant
+/// before the write, and vmodem's link task reads a reset as soon as it
+/// arrives, long before the host can send `AT+QMTCONN`. What a peer that
+/// resets right after accepting really gives is one of two things, by a
+/// race in the kernel: the reset lands before the driver's connect() has
+/// seen the connection complete (`+QMTOPEN: c,5`), or after
+/// (`+QMTOPEN: c,0`, then `+QMTSTAT: c,1`). Never code 3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stat_3_is_out_of_reach_a_reset_after_accept_gives_stat_1() {
+async fn stat_3_is_out_of_reach_a_reset_after_accept_gives_open_5_or_stat_1() {
     within(LIMIT, async {
         let mut server = ResettingServer::start(ResetWhen::OnAccept).await;
         let module = TestModule::start().await;
         let modem = module.client();
         let mut urcs = module.urcs();
-        assert_eq!(
-            modem
+        let mut seen = Vec::new();
+        for round in 0..5 {
+            let opened = modem
                 .qmt_open(0, "127.0.0.1", server.port())
                 .await
-                .expect("AT+QMTOPEN"),
-            OpenResult::Opened
-        );
-        server.next_reset().await;
-        urcs.expect_sequence(&["+QMTOPEN: 0,0", "+QMTSTAT: 0,1"])
-            .await;
-        // The client is closed: AT+QMTCONN has no link to send on.
-        let refused = modem.qmt_conn(0, "stat-3", None, None).await;
+                .expect("AT+QMTOPEN");
+            server.next_reset().await;
+            match opened {
+                OpenResult::NetworkError => {
+                    urcs.expect_next("+QMTOPEN: 0,5").await;
+                    seen.push("+QMTOPEN: 0,5");
+                }
+                OpenResult::Opened => {
+                    urcs.expect_sequence(&["+QMTOPEN: 0,0", "+QMTSTAT: 0,1"])
+                        .await;
+                    seen.push("+QMTOPEN: 0,0 then +QMTSTAT: 0,1");
+                }
+                other => panic!(
+                    "round {round}: +QMTOPEN: 0,{}; before: {seen:?}",
+                    other.code()
+                ),
+            }
+            // Either way the client is closed: AT+QMTCONN has no link.
+            let refused = modem.qmt_conn(0, "stat-3", None, None).await;
+            assert!(
+                matches!(
+                    &refused,
+                    Err(Error::Rejected {
+                        result: FinalResult::Error,
+                        ..
+                    })
+                ),
+                "round {round}: {refused:?}"
+            );
+        }
+        eprintln!("a peer resetting on accept gave: {seen:?}");
         assert!(
-            matches!(
-                &refused,
-                Err(Error::Rejected {
-                    result: FinalResult::Error,
-                    ..
-                })
-            ),
-            "{refused:?}"
+            !urcs.seen().iter().any(|u| u.starts_with("+QMTSTAT: 0,3")),
+            "{:?}",
+            urcs.seen()
         );
         module.shutdown().await;
     })

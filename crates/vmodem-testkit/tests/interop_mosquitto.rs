@@ -47,6 +47,8 @@ both_versions! {
     buffer_mode => buffer_mode_mqtt_3_1, buffer_mode_mqtt_3_1_1;
     six_clients => six_clients_at_once_mqtt_3_1, six_clients_at_once_mqtt_3_1_1;
     several_topics => several_topics_in_one_subscribe_mqtt_3_1, several_topics_in_one_subscribe_mqtt_3_1_1;
+    large_payloads => large_payloads_mqtt_3_1, large_payloads_mqtt_3_1_1;
+    ctrl_z_publish_and_urc_without_length => ctrl_z_publish_and_plain_urc_mqtt_3_1, ctrl_z_publish_and_plain_urc_mqtt_3_1_1;
 }
 
 /// A broker that refuses every subscription outside `allowed/#`.

@@ -58,3 +58,54 @@ async fn several_topics_in_one_subscribe() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_payloads() {
+    within(LIMIT, async {
+        common::large_payloads(rumqttd().await).await
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_z_publish_and_plain_urc() {
+    within(LIMIT, async {
+        common::ctrl_z_publish_and_urc_without_length(rumqttd().await).await
+    })
+    .await;
+}
+
+/// rumqttd speaks no MQTT 3.1: it hangs up on the module's `MQIsdp` CONNECT,
+/// which the module reports as `+QMTSTAT: c,4` (no CONNACK).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_3_1_is_refused_by_hanging_up() {
+    within(LIMIT, async {
+        let target = rumqttd().await;
+        let module = vmodem_testkit::TestModule::start().await;
+        let modem = module.client();
+        let mut urcs = module.urcs();
+        modem
+            .qmt_cfg_version(0, MqttVersion::V31)
+            .await
+            .expect("AT+QMTCFG=\"version\",0,3");
+        assert_eq!(
+            modem
+                .qmt_open(0, "127.0.0.1", target.addr.port())
+                .await
+                .expect("AT+QMTOPEN"),
+            vmodem_client::OpenResult::Opened
+        );
+        let conn = modem.qmt_conn(0, "mqtt-3-1", None, None).await;
+        assert_eq!(
+            conn,
+            Err(vmodem_client::Error::LinkClosed {
+                client: 0,
+                code: vmodem_client::StatCode::ConnackFailed
+            })
+        );
+        urcs.expect_sequence(&["+QMTOPEN: 0,0", "+QMTSTAT: 0,4"])
+            .await;
+        module.shutdown().await;
+    })
+    .await;
+}

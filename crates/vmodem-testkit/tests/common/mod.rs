@@ -377,6 +377,98 @@ pub(crate) async fn several_topics(target: Target) {
     module.shutdown().await;
 }
 
+/// Payload sizes at the limits: the module publishes its maximum of 1500
+/// bytes (1501 is refused before anything is sent), and receives a 20000-byte
+/// message whole.
+pub(crate) async fn large_payloads(target: Target) {
+    let tag = target.tag();
+    let module = TestModule::start().await;
+    let modem = module.client();
+    let mut urcs = module.urcs();
+    connect(modem, 0, target, &format!("large-{tag}"), RecvMode::Urc).await;
+    let down = format!("large/{tag}/down");
+    let up = format!("large/{tag}/up");
+    subscribe(modem, 0, 1, &[(&down, 1)], &[1]).await;
+    let mut observer = Observer::connect(target.addr, &format!("large-observer-{tag}")).await;
+    observer.subscribe(&up, 1).await;
+    let pattern = |n: usize| -> Vec<u8> { (0..n).map(|i| (i % 251) as u8).collect() };
+
+    let max = pattern(1500);
+    let out = modem
+        .qmt_pubex(0, 1, 1, false, &up, &max)
+        .await
+        .expect("AT+QMTPUBEX of 1500 bytes");
+    assert!(out.is_sent(), "{out:?}");
+    assert_eq!(observer.expect_message().await.payload, max);
+    let too_long = modem.qmt_pubex(0, 2, 1, false, &up, &pattern(1501)).await;
+    assert!(
+        matches!(&too_long, Err(vmodem_client::Error::Rejected { .. })),
+        "{too_long:?}"
+    );
+    module.assert_serial_output_contains(
+        format!("AT+QMTPUBEX=0,2,1,0,\"{up}\",1501\r\r\nERROR\r\n").as_bytes(),
+    );
+
+    let big = pattern(20_000);
+    observer.publish(&down, 1, false, &big).await;
+    let (_, topic, got) = next_message(&mut urcs, 0).await;
+    assert_eq!(topic, down);
+    assert!(got == big, "20000 bytes arrive whole ({} came)", got.len());
+    // Nothing was published for the refused command.
+    observer.publish(&up, 1, false, b"marker").await;
+    assert_eq!(observer.expect_message().await.payload, b"marker");
+    module.shutdown().await;
+}
+
+/// The Ctrl-Z form (`AT+QMTPUB`, EC25 dialect 2) publishes, and a message
+/// received without the length field (`recv/mode` 0,0) is written as the
+/// note's example shows.
+pub(crate) async fn ctrl_z_publish_and_urc_without_length(target: Target) {
+    let tag = target.tag();
+    let module = TestModule::start().await;
+    let modem = module.client();
+    let mut urcs = module.urcs();
+    connect(modem, 0, target, &format!("ctrlz-{tag}"), RecvMode::Urc).await;
+    modem.qmt_close(0).await.expect("close to change recv/mode");
+    modem
+        .qmt_cfg_recv_mode(0, RecvMode::Urc, false)
+        .await
+        .expect("AT+QMTCFG=\"recv/mode\",0,0,0");
+    let opened = modem
+        .qmt_open(0, &target.addr.ip().to_string(), target.addr.port())
+        .await
+        .expect("AT+QMTOPEN");
+    assert_eq!(opened, OpenResult::Opened);
+    assert!(modem
+        .qmt_conn(0, &format!("ctrlz-{tag}"), None, None)
+        .await
+        .expect("AT+QMTCONN")
+        .is_accepted());
+    let topic = format!("ctrlz/{tag}");
+    subscribe(modem, 0, 1, &[(&topic, 0)], &[0]).await;
+    let mut observer = Observer::connect(target.addr, &format!("ctrlz-observer-{tag}")).await;
+    observer.subscribe(&topic, 1).await;
+
+    let payload = b"This is test data, hello MQTT.";
+    let out = modem
+        .qmt_pub_ctrl_z(0, 4, 1, false, &topic, payload)
+        .await
+        .expect("AT+QMTPUB");
+    assert!(out.is_sent(), "{out:?}");
+    // The module hears its own message (QoS 0 subscription) and the observer too.
+    let (msg_id, t, got) = next_message(&mut urcs, 0).await;
+    assert_eq!(
+        (msg_id, t.as_str(), got.as_slice()),
+        (0, topic.as_str(), &payload[..])
+    );
+    module.assert_serial_output_contains(
+        format!("\r\n+QMTRECV: 0,0,\"{topic}\",\"This is test data, hello MQTT.\"\r\n").as_bytes(),
+    );
+    module.assert_serial_output_contains(b"\r\n+QMTPUB: 0,4,0\r\n");
+    assert_eq!(observer.expect_message().await.payload, payload);
+    module.shutdown().await;
+}
+
 /// Runs futures concurrently and waits for all (no extra dependency).
 pub(crate) async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(
     futures: impl IntoIterator<Item = F>,
