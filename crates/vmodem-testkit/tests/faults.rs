@@ -584,6 +584,140 @@ async fn stat_7_when_the_pdp_context_goes_down_while_connected() {
     .await;
 }
 
+/// The radio going off (`AT+CFUN=0`) or the network being left
+/// (`AT+COPS=2`) takes the PDP context down: `+QMTSTAT: c,7` for every
+/// connected client, and the broker, seeing the links drop, sends their Wills.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stat_7_when_the_radio_goes_off_or_the_network_is_left() {
+    within(LIMIT, async {
+        let broker = Mosquitto::start().await;
+        let module = TestModule::start().await;
+        let modem = module.client();
+        let mut urcs = module.urcs();
+        let mut observer = Observer::connect(broker.addr(), "radio-observer").await;
+        observer.subscribe("radio/will/#", 1).await;
+        for c in [0u8, 4] {
+            let will = Will {
+                qos: 1,
+                retain: false,
+                topic: format!("radio/will/{c}"),
+                message: format!("client {c} lost"),
+            };
+            modem
+                .qmt_cfg_will(c, Some(&will))
+                .await
+                .expect("AT+QMTCFG=\"will\"");
+            common::connect(
+                modem,
+                c,
+                target(&broker),
+                &format!("radio-{c}"),
+                RecvMode::Urc,
+            )
+            .await;
+            urcs.wait_for_line(&format!("+QMTCONN: {c},0,0")).await;
+        }
+
+        modem.command_ok("AT+CFUN=0").await.expect("AT+CFUN=0");
+        urcs.expect_sequence(&["+QMTSTAT: 0,7", "+QMTSTAT: 4,7"])
+            .await;
+        module.assert_serial_output_contains(
+            b"AT+CFUN=0\r\r\nOK\r\n\r\n+QMTSTAT: 0,7\r\n\r\n+QMTSTAT: 4,7\r\n",
+        );
+        let mut wills = vec![
+            observer.expect_message().await.topic,
+            observer.expect_message().await.topic,
+        ];
+        wills.sort();
+        assert_eq!(wills, ["radio/will/0", "radio/will/4"]);
+
+        // Radio on again: registered, the context is back, MQTT works.
+        modem.command_ok("AT+CFUN=1").await.expect("AT+CFUN=1");
+        urcs.wait_for_line("+QIND: PB DONE").await;
+        common::connect(modem, 0, target(&broker), "radio-0", RecvMode::Urc).await;
+        urcs.wait_for_line("+QMTCONN: 0,0,0").await;
+
+        modem.command_ok("AT+COPS=2").await.expect("AT+COPS=2");
+        urcs.expect_next("+QMTSTAT: 0,7").await;
+        assert_eq!(observer.expect_message().await.topic, "radio/will/0");
+        assert_eq!(
+            modem
+                .qmt_open(0, "127.0.0.1", broker.port())
+                .await
+                .expect("AT+QMTOPEN"),
+            OpenResult::PdpActivationFailed,
+            "no network, no context"
+        );
+        module.shutdown().await;
+    })
+    .await;
+}
+
+/// At most five packets wait for acknowledgement per client: with the
+/// broker frozen, five QoS 1 publishes are accepted, a sixth and a QoS 0 one
+/// are `ERROR`; when the broker runs again all five complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_in_flight_window_holds_five_packets() {
+    within(LIMIT, async {
+        let broker = Mosquitto::start().await;
+        let mut observer = Observer::connect(broker.addr(), "window-observer").await;
+        observer.subscribe("window/t", 1).await;
+        let module = TestModule::start().await;
+        let modem = module.client();
+        let mut urcs = module.urcs();
+        modem
+            .qmt_cfg_timeout(0, 30, 3, true)
+            .await
+            .expect("pkt_timeout 30 s");
+        common::connect(modem, 0, target(&broker), "window", RecvMode::Urc).await;
+        urcs.wait_for_line("+QMTCONN: 0,0,0").await;
+
+        broker.stop();
+        for id in 1..=5u16 {
+            let resp = modem
+                .send_with_payload(
+                    format!("AT+QMTPUBEX=0,{id},1,0,\"window/t\",1").as_str(),
+                    &[b'0' + id as u8],
+                )
+                .await
+                .expect("AT+QMTPUBEX");
+            assert!(resp.is_ok(), "publish {id}: {resp:?}");
+        }
+        for line in [
+            "AT+QMTPUBEX=0,6,1,0,\"window/t\",1",
+            "AT+QMTPUBEX=0,0,0,0,\"window/t\",1",
+        ] {
+            let resp = modem.send_with_payload(line, b"x").await;
+            assert!(
+                matches!(
+                    &resp,
+                    Err(Error::Rejected {
+                        result: FinalResult::Error,
+                        ..
+                    })
+                ) || matches!(&resp, Ok(r) if r.result == FinalResult::Error),
+                "{line}: {resp:?}"
+            );
+        }
+        broker.cont();
+        urcs.expect_sequence(&[
+            "+QMTPUBEX: 0,1,0",
+            "+QMTPUBEX: 0,2,0",
+            "+QMTPUBEX: 0,3,0",
+            "+QMTPUBEX: 0,4,0",
+            "+QMTPUBEX: 0,5,0",
+        ])
+        .await;
+        let mut got = Vec::new();
+        for _ in 0..5 {
+            got.push(observer.expect_message().await.payload);
+        }
+        assert_eq!(got, [b"1", b"2", b"3", b"4", b"5"]);
+        module.shutdown().await;
+    })
+    .await;
+}
+
 /// User name and password reach the broker: right ones are accepted; wrong
 /// ones get the broker's CONNACK 5 as `+QMTCONN: c,0,5`, and the close after
 /// it `+QMTSTAT: c,1` (docs/decisions.md), for MQTT 3.1 and 3.1.1.

@@ -321,3 +321,63 @@ async fn buffer_mode_back_pressure_drops_nothing() {
     })
     .await;
 }
+
+/// A restart (`AT+CFUN=1,1`) closes every link without a URC (the module
+/// boots again instead), so the broker sends the Will; the MQTT settings are
+/// back to their defaults afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_drops_links_silently_and_the_broker_sends_the_will() {
+    within(LIMIT, async {
+        let broker = Mosquitto::start().await;
+        let target = target(&broker, MqttVersion::V311);
+        let mut observer = Observer::connect(broker.addr(), "restart-observer").await;
+        observer.subscribe("restart/will", 1).await;
+        let module = TestModule::start().await;
+        let modem = module.client();
+        let mut urcs = module.urcs();
+        let will = Will {
+            qos: 1,
+            retain: false,
+            topic: "restart/will".into(),
+            message: "rebooted".into(),
+        };
+        modem
+            .qmt_cfg_will(0, Some(&will))
+            .await
+            .expect("AT+QMTCFG=\"will\"");
+        common::connect(modem, 0, target, "restart-device", RecvMode::Urc).await;
+        urcs.wait_for_line("+QMTCONN: 0,0,0").await;
+        let before = module.serial_output().len();
+
+        modem.command_ok("AT+CFUN=1,1").await.expect("AT+CFUN=1,1");
+        urcs.expect_sequence(&[
+            "RDY",
+            "+CFUN: 1",
+            "+CPIN: READY",
+            "+QUSIM: 1",
+            "+QIND: SMS DONE",
+            "+QIND: PB DONE",
+        ])
+        .await;
+        let got = observer.expect_message().await;
+        assert_eq!(got.payload, b"rebooted");
+        let after = module.serial_output()[before..].to_vec();
+        assert!(
+            !after.windows(8).any(|w| w == b"+QMTSTAT"),
+            "no +QMTSTAT after a restart: {}",
+            after.escape_ascii()
+        );
+        assert!(modem
+            .qmt_open_status()
+            .await
+            .expect("AT+QMTOPEN?")
+            .is_empty());
+        let will = modem
+            .qmt_cfg_query(0, "will")
+            .await
+            .expect("AT+QMTCFG=\"will\",0");
+        assert_eq!(will, [vmodem_client::Param::Int(0)], "settings are reset");
+        module.shutdown().await;
+    })
+    .await;
+}
