@@ -309,10 +309,11 @@ async fn stat_2_when_a_frozen_broker_answers_no_ping() {
         let modem = module.client();
         let mut urcs = module.urcs();
         modem.qmt_cfg_keepalive(0, 1).await.expect("keepalive 1 s");
+        // PINGRESP may take 2 s: room for a loaded CI machine.
         modem
-            .qmt_cfg_timeout(0, 1, 3, true)
+            .qmt_cfg_timeout(0, 2, 3, true)
             .await
-            .expect("pkt_timeout 1 s");
+            .expect("pkt_timeout 2 s");
         modem
             .command_ok("AT+QMTCFG=\"qmtping\",0,5")
             .await
