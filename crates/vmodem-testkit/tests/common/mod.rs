@@ -205,6 +205,25 @@ pub(crate) async fn binary_payloads(target: Target) {
     wire.extend_from_slice(&payload);
     wire.extend_from_slice(b"\"\r\n");
     module.assert_serial_output_contains(&wire);
+
+    // An empty payload, on a UTF-8 topic, both ways.
+    let utf8 = format!("bin/{tag}/ü/中文");
+    subscribe(modem, 0, 2, &[(&format!("bin/{tag}/ü/#"), 1)], &[1]).await;
+    observer.publish(&utf8, 1, false, b"").await;
+    let (_, topic, got) = next_message(&mut urcs, 0).await;
+    assert_eq!((topic.as_str(), got.as_slice()), (utf8.as_str(), &b""[..]));
+    module.assert_serial_output_contains(format!(",\"{utf8}\",0,\"\"\r\n").as_bytes());
+    observer.subscribe(&format!("bin/{tag}/中文"), 1).await;
+    let out = modem
+        .qmt_pubex(0, 8, 1, false, &format!("bin/{tag}/中文"), b"")
+        .await
+        .expect("AT+QMTPUBEX of nothing to a UTF-8 topic");
+    assert!(out.is_sent(), "{out:?}");
+    let got = observer.expect_message().await;
+    assert_eq!(
+        (got.topic.as_str(), got.payload.as_slice()),
+        (format!("bin/{tag}/中文").as_str(), &b""[..])
+    );
     module.shutdown().await;
 }
 
