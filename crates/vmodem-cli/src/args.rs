@@ -156,6 +156,31 @@ pub(crate) struct RunArgs {
     /// restarts.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub(crate) power_on_after: Option<Duration>,
+
+    /// Keep vmodem's state in DIR: the module's UFS files (AT+QFUPL="UFS:...", kept
+    /// across runs as a real module keeps them across power cycles) in
+    /// DIR/module-0/ufs, and the built-in broker's TLS certificates in DIR/broker-tls.
+    /// Default: $XDG_STATE_HOME/vmodem, or ~/.local/state/vmodem.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) state_dir: Option<PathBuf>,
+
+    /// Let the built-in broker also listen with TLS (see --broker-tls-listen), with a CA
+    /// and a certificate for localhost, 127.0.0.1 and ::1 made on first use and kept in
+    /// the state directory. The start-up message shows the AT commands that upload the CA
+    /// and turn TLS on.
+    #[arg(long, conflicts_with = "no_broker")]
+    pub(crate) broker_tls: bool,
+
+    /// Where the built-in broker's TLS listener listens: IP:PORT, or a bare PORT for
+    /// 127.0.0.1:PORT (0 picks a free port).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8883",
+        value_parser = parse_listen,
+        requires = "broker_tls"
+    )]
+    pub(crate) broker_tls_listen: SocketAddr,
 }
 
 fn power_on_parser() -> impl TypedValueParser<Value = PowerOn> {

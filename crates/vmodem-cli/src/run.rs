@@ -1,8 +1,8 @@
 //! `vmodem run`: one module on one serial line, the built-in broker, until a signal.
 
 use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
@@ -10,8 +10,8 @@ use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 use vmodem_core::{Config, Model, Timing};
 use vmodem_tokio::{
-    spawn_module, BrokerError, EmbeddedBroker, HostPort, ModuleHandle, ModuleOptions, PortError,
-    PowerOn, PtyPort, StdioPort, TcpSerialPort,
+    spawn_module, BrokerCerts, BrokerError, EmbeddedBroker, HostPort, ModuleError, ModuleHandle,
+    ModuleOptions, PortError, PowerOn, PtyPort, StdioPort, TcpSerialPort,
 };
 
 use crate::args::RunArgs;
@@ -26,11 +26,38 @@ enum Serial {
     Stdio,
 }
 
+/// The name the start-up message gives the broker's CA in the module's RAM.
+const CA_FILE: &str = "RAM:vmodem-ca.pem";
+
+/// The SSL context the start-up message configures.
+const SSL_CONTEXT: u8 = 2;
+
 /// Runs one module until Ctrl-C, SIGTERM, or (with `--stdio`) end of stdin.
 pub(crate) async fn run(args: RunArgs) -> Result<()> {
+    let state = state_dir(args.state_dir.as_deref());
+    let certs = match (args.broker_tls, &state) {
+        (true, Some(state)) => {
+            let dir = state.join("broker-tls");
+            Some(BrokerCerts::load_or_create(&dir).with_context(|| {
+                format!(
+                    "cannot make or read the built-in broker's TLS certificates in {}: pass \
+                     --state-dir with a writable directory",
+                    dir.display()
+                )
+            })?)
+        }
+        (true, None) => anyhow::bail!(
+            "--broker-tls keeps its certificates in the state directory, and there is none \
+             (neither $XDG_STATE_HOME nor $HOME is set): pass --state-dir DIR"
+        ),
+        (false, _) => None,
+    };
     let broker = match args.no_broker {
         true => None,
-        false => Some(start_broker(args.broker_listen).await?),
+        false => {
+            let tls = certs.as_ref().map(|certs| (args.broker_tls_listen, certs));
+            Some(start_broker(args.broker_listen, tls).await?)
+        }
     };
     let (port, serial) = open_serial(&args).await?;
     let options = ModuleOptions {
@@ -44,13 +71,24 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         power_on_after: args.power_on_after,
         hosts: args.hosts.into_iter().collect(),
         trace: args.trace.clone(),
+        ufs_dir: state
+            .as_ref()
+            .map(|state| state.join("module-0").join("ufs")),
         ..ModuleOptions::default()
     };
-    let module = spawn_module(port, options).with_context(|| {
-        format!(
-            "--trace {}: pass a path vmodem can write",
-            path_of(&args.trace)
-        )
+    let module = spawn_module(port, options).map_err(|e| {
+        let hint = match e {
+            ModuleError::Ufs { .. } => {
+                "cannot read the module's saved UFS files: pass --state-dir with a readable \
+                 directory"
+                    .to_owned()
+            }
+            _ => format!(
+                "--trace {}: pass a path vmodem can write",
+                path_of(&args.trace)
+            ),
+        };
+        anyhow::Error::new(e).context(hint)
     })?;
     // With --stdio, stdout is the serial line: people-facing text goes to stderr.
     let mut out: Box<dyn Write> = match serial {
@@ -58,7 +96,11 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         _ => Box::new(io::stdout()),
     };
     let broker_addr = broker.as_ref().map(EmbeddedBroker::local_addr);
-    write_banner(&mut out, args.model, args.timing, &serial, broker_addr)
+    let tls = broker
+        .as_ref()
+        .and_then(EmbeddedBroker::tls_addr)
+        .zip(certs.as_ref());
+    write_banner(&mut out, args.model, args.timing, &serial, broker_addr, tls)
         .and_then(|()| match (&serial, args.power_on) {
             (Serial::Stdio, _) | (_, PowerOn::AtStart) => Ok(()),
             _ => writeln!(
@@ -70,19 +112,30 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
     wait_for_stop(module).await
 }
 
-async fn start_broker(listen: SocketAddr) -> Result<EmbeddedBroker> {
-    EmbeddedBroker::start(listen).await.map_err(|e| {
-        let hint = match e {
-            BrokerError::AddrInUse { .. } => format!(
+async fn start_broker(
+    listen: SocketAddr,
+    tls: Option<(SocketAddr, &BrokerCerts)>,
+) -> Result<EmbeddedBroker> {
+    EmbeddedBroker::start_with_tls(listen, tls)
+        .await
+        .map_err(|e| {
+            let hint = match e {
+                BrokerError::AddrInUse { addr } if tls.is_some_and(|(tls, _)| tls == addr) => {
+                    format!(
+                        "the built-in broker's TLS listener cannot listen on {addr}: pass \
+                 --broker-tls-listen 127.0.0.1:PORT to listen elsewhere"
+                    )
+                }
+                BrokerError::AddrInUse { .. } => format!(
                 "the built-in MQTT broker cannot listen on {listen}: pass --broker-listen \
                  127.0.0.1:PORT to listen elsewhere, or --no-broker to use the broker already there"
             ),
-            _ => "cannot start the built-in MQTT broker: pass --broker-listen with another \
+                _ => "cannot start the built-in MQTT broker: pass --broker-listen with another \
                   address, or --no-broker to run without it"
-                .to_owned(),
-        };
-        anyhow::Error::new(e).context(hint)
-    })
+                    .to_owned(),
+            };
+            anyhow::Error::new(e).context(hint)
+        })
 }
 
 async fn open_serial(args: &RunArgs) -> Result<(HostPort, Serial)> {
@@ -130,6 +183,7 @@ fn write_banner(
     timing: Timing,
     serial: &Serial,
     broker: Option<SocketAddr>,
+    tls: Option<(SocketAddr, &BrokerCerts)>,
 ) -> io::Result<()> {
     let profile = model.profile();
     let timing = match timing {
@@ -193,10 +247,66 @@ fn write_banner(
         }
     };
     writeln!(out, "then:   ATI    {open}")?;
+    if let Some((addr, certs)) = tls {
+        write_tls_banner(out, addr, certs, serial)?;
+    }
     if !matches!(serial, Serial::Stdio) {
         writeln!(out, "stop:   Ctrl-C")?;
     }
     out.flush()
+}
+
+/// The TLS listener, and the AT commands that reach it with the CA verified.
+fn write_tls_banner(
+    out: &mut dyn Write,
+    addr: SocketAddr,
+    certs: &BrokerCerts,
+    serial: &Serial,
+) -> io::Result<()> {
+    let ca = certs.ca_path();
+    let size = std::fs::metadata(&ca)?.len();
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    writeln!(
+        out,
+        "tls:    {addr} (built in, MQTT 3.1.1 over TLS; certificate for localhost, 127.0.0.1, ::1)"
+    )?;
+    writeln!(out, "ca:     {} ({size} bytes)", ca.display())?;
+    writeln!(
+        out,
+        "tls at: AT+QFUPL=\"{CA_FILE}\",{size},100    (after CONNECT send the CA file's bytes)"
+    )?;
+    if let Serial::Pty { path, link } = serial {
+        let device = link.as_ref().unwrap_or(path);
+        writeln!(
+            out,
+            "        (e.g. from another shell: cat {} > {})",
+            ca.display(),
+            device.display()
+        )?;
+    }
+    writeln!(
+        out,
+        "        AT+QSSLCFG=\"cacert\",{SSL_CONTEXT},\"{CA_FILE}\""
+    )?;
+    writeln!(out, "        AT+QSSLCFG=\"seclevel\",{SSL_CONTEXT},1")?;
+    writeln!(out, "        AT+QMTCFG=\"ssl\",0,1,{SSL_CONTEXT}")?;
+    writeln!(out, "        AT+QMTOPEN=0,\"{ip}\",{}", addr.port())
+}
+
+/// `--state-dir`, or `$XDG_STATE_HOME/vmodem`, or `~/.local/state/vmodem`.
+fn state_dir(flag: Option<&Path>) -> Option<PathBuf> {
+    if let Some(dir) = flag {
+        return Some(dir.to_owned());
+    }
+    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(state) = non_empty("XDG_STATE_HOME") {
+        return Some(PathBuf::from(state).join("vmodem"));
+    }
+    non_empty("HOME").map(|home| PathBuf::from(home).join(".local/state/vmodem"))
 }
 
 async fn wait_for_stop(mut module: ModuleHandle) -> Result<()> {

@@ -1,0 +1,330 @@
+//! `vmodem run`'s state directory, with the built binary: the built-in
+//! broker's TLS listener reached with exactly the AT commands the start-up
+//! message prints, its CA kept across runs, and UFS files kept across runs.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use vmodem_client::{Client, FileEntry, SecLevel, Urc};
+use vmodem_testkit::{qfupl_checksum, within, ScratchDir, PATIENCE};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// A `vmodem run` child; killed if the test fails before it exits.
+struct Vmodem {
+    child: Child,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Vmodem {
+    fn start(state: &Path) -> Vmodem {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
+            .args([
+                "run",
+                "--tcp",
+                "127.0.0.1:0",
+                "--broker-listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--broker-tls", "--broker-tls-listen", "127.0.0.1:0"])
+            .arg("--state-dir")
+            .arg(state)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("vmodem starts");
+        let stdout = collect(child.stdout.take().expect("stdout"));
+        let stderr = collect(child.stderr.take().expect("stderr"));
+        Vmodem {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// The start-up message, once its last line is out.
+    async fn banner(&self) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let out = String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned();
+            if out.contains("\nstop:") {
+                return out;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no start-up message; stdout {out:?}, stderr {:?}",
+                self.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    async fn terminate(&mut self) -> ExitStatus {
+        let pid = Pid::from_raw(self.child.id().try_into().unwrap());
+        kill(pid, Signal::SIGTERM).unwrap();
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "vmodem did not exit");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Vmodem {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn collect(mut pipe: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+    let bytes = Arc::new(Mutex::new(Vec::new()));
+    let sink = bytes.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = pipe.read(&mut buf) {
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    bytes
+}
+
+/// What the start-up message says about the serial line and TLS.
+struct Banner {
+    serial: SocketAddr,
+    ca: PathBuf,
+    /// The AT commands printed for TLS, in order.
+    tls_commands: Vec<String>,
+}
+
+fn parse(banner: &str) -> Banner {
+    let field = |key: &str| {
+        banner
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} line in {banner}"))
+            .trim()
+            .to_owned()
+    };
+    let serial = field("serial: tcp ");
+    let serial = serial.split_whitespace().next().unwrap().parse().unwrap();
+    let ca = field("ca:");
+    let ca = PathBuf::from(ca.split(" (").next().unwrap());
+    let tls_commands = banner
+        .lines()
+        .skip_while(|l| !l.starts_with("tls:"))
+        .flat_map(str::split_whitespace)
+        .filter(|word| word.starts_with("AT+"))
+        .map(str::to_owned)
+        .collect();
+    Banner {
+        serial,
+        ca,
+        tls_commands,
+    }
+}
+
+/// A client on the module's TCP serial line, once the module has booted.
+async fn attach(serial: SocketAddr) -> Client {
+    let tcp = tokio::net::TcpStream::connect(serial)
+        .await
+        .expect("connect to the serial line");
+    let client = Client::builder()
+        .timeout_scale(10.0)
+        .min_timeout(Duration::from_secs(3))
+        .build(tcp);
+    client
+        .wait_for_urc(
+            PATIENCE,
+            |u| matches!(u, Urc::Other(t) if t == "+QIND: PB DONE"),
+        )
+        .await
+        .expect("the module boots when the host attaches");
+    client
+}
+
+/// `"name",<size>` of a printed `AT+QFUPL="name",<size>,<timeout>`.
+fn upload_args(command: &str) -> (String, usize) {
+    let args = command.strip_prefix("AT+QFUPL=").expect("an upload");
+    let mut parts = args.split(',');
+    let name = parts.next().unwrap().trim_matches('"').to_owned();
+    let size = parts.next().unwrap().parse().unwrap();
+    (name, size)
+}
+
+/// `(host, port)` of a printed `AT+QMTOPEN=0,"host",port`.
+fn open_args(command: &str) -> (String, u16) {
+    let args = command.strip_prefix("AT+QMTOPEN=0,").expect("an open");
+    let (host, port) = args.rsplit_once(',').unwrap();
+    (host.trim_matches('"').to_owned(), port.parse().unwrap())
+}
+
+/// Runs the printed commands as a user would, sending the CA after CONNECT;
+/// returns the `+QMTOPEN` result.
+async fn follow(modem: &Client, commands: &[String], ca: &[u8]) -> i32 {
+    let mut opened = None;
+    for command in commands {
+        if command.starts_with("AT+QFUPL=") {
+            let (name, size) = upload_args(command);
+            assert_eq!(size, ca.len(), "the printed size is the CA's");
+            let upload = modem.qfupl(&name, ca, 100).await.expect("AT+QFUPL");
+            assert_eq!(format!("{:x}", upload.checksum), qfupl_checksum(ca));
+        } else if command.starts_with("AT+QMTOPEN=") {
+            let (host, port) = open_args(command);
+            let result = modem.qmt_open(0, &host, port).await.expect("AT+QMTOPEN");
+            opened = Some(result.code());
+        } else {
+            modem
+                .command_ok(command.as_str())
+                .await
+                .unwrap_or_else(|e| panic!("{command}: {e}"));
+        }
+    }
+    opened.expect("the printed commands open a link")
+}
+
+/// MQTT over the open TLS link: CONNECT, SUBSCRIBE, a publish that comes back.
+async fn round_trip(modem: &Client) {
+    let conn = modem
+        .qmt_conn(0, "broker-tls-test", None, None)
+        .await
+        .expect("AT+QMTCONN");
+    assert!(conn.is_accepted(), "{conn:?}");
+    let mut urcs = modem.subscribe_urcs();
+    let sub = modem
+        .qmt_sub(0, 1, &[("tls/echo", 1)])
+        .await
+        .expect("AT+QMTSUB");
+    assert!(sub.is_sent(), "{sub:?}");
+    modem
+        .qmt_pubex(0, 2, 1, false, "tls/echo", b"through rumqttd's TLS")
+        .await
+        .expect("AT+QMTPUBEX");
+    let payload = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Urc::QmtRecv { payload, .. } = urcs.recv().await.expect("URCs") {
+                return payload;
+            }
+        }
+    })
+    .await
+    .expect("the message comes back");
+    assert_eq!(payload, b"through rumqttd's TLS");
+    modem.qmt_disc(0).await.expect("AT+QMTDISC");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_tls_listener_works_with_the_printed_commands_and_state_survives_a_restart() {
+    within(LIMIT, async {
+        let state = ScratchDir::new("cli-state");
+        let binary: Vec<u8> = (0..=255).collect();
+
+        // First run: certificates made, TLS reached with the printed lines.
+        let mut vmodem = Vmodem::start(state.path());
+        let banner = parse(&vmodem.banner().await);
+        assert!(
+            vmodem
+                .stderr()
+                .contains("made a CA and a server certificate"),
+            "{}",
+            vmodem.stderr()
+        );
+        assert_eq!(banner.ca, state.path().join("broker-tls/ca.pem"));
+        let ca = std::fs::read(&banner.ca).expect("the printed CA file");
+        assert_eq!(
+            banner.tls_commands[..4],
+            [
+                format!("AT+QFUPL=\"RAM:vmodem-ca.pem\",{},100", ca.len()),
+                "AT+QSSLCFG=\"cacert\",2,\"RAM:vmodem-ca.pem\"".to_owned(),
+                "AT+QSSLCFG=\"seclevel\",2,1".to_owned(),
+                "AT+QMTCFG=\"ssl\",0,1,2".to_owned(),
+            ]
+        );
+        let modem = attach(banner.serial).await;
+        assert_eq!(follow(&modem, &banner.tls_commands, &ca).await, 0);
+        round_trip(&modem).await;
+
+        // UFS files, one deleted again, and a RAM file that a boot loses.
+        modem
+            .qfupl("UFS:vmodem-ca.pem", &ca, 100)
+            .await
+            .expect("upload to UFS");
+        modem
+            .qfupl("my cert.bin", &binary, 100)
+            .await
+            .expect("upload a binary file with a space in its name");
+        modem
+            .qfupl("gone.txt", b"soon gone", 100)
+            .await
+            .expect("upload");
+        modem.qfdel("gone.txt").await.expect("AT+QFDEL");
+        let ufs = state.path().join("module-0/ufs");
+        assert_eq!(std::fs::read(ufs.join("vmodem-ca.pem")).unwrap(), ca);
+        assert_eq!(std::fs::read(ufs.join("my%20cert.bin")).unwrap(), binary);
+        assert!(!ufs.join("gone.txt").exists());
+        drop(modem);
+        assert!(vmodem.terminate().await.success(), "{}", vmodem.stderr());
+
+        // Second run, same state: the same CA, the UFS files back.
+        let mut vmodem = Vmodem::start(state.path());
+        let banner = parse(&vmodem.banner().await);
+        assert!(
+            !vmodem.stderr().contains("made a CA"),
+            "{}",
+            vmodem.stderr()
+        );
+        assert_eq!(std::fs::read(&banner.ca).unwrap(), ca, "the CA is reused");
+        let modem = attach(banner.serial).await;
+        let entry = |name: &str, size: usize| FileEntry {
+            name: name.to_owned(),
+            size: size as u64,
+        };
+        assert_eq!(
+            modem.qflst("*").await.expect("AT+QFLST"),
+            [
+                entry("UFS:my cert.bin", 256),
+                entry("UFS:vmodem-ca.pem", ca.len())
+            ]
+        );
+        assert_eq!(modem.qflst("RAM:*").await.expect("AT+QFLST"), []);
+        // The CA kept in UFS verifies the broker, by the module's clock.
+        modem
+            .qsslcfg_cacert(1, "UFS:vmodem-ca.pem")
+            .await
+            .expect("cacert");
+        modem
+            .qsslcfg_seclevel(1, SecLevel::ServerAuth)
+            .await
+            .expect("seclevel");
+        modem
+            .qsslcfg_ignorelocaltime(1, false)
+            .await
+            .expect("ignorelocaltime");
+        modem.qmt_cfg_ssl(0, Some(1)).await.expect("ssl");
+        let open = banner.tls_commands.last().unwrap();
+        let (host, port) = open_args(open);
+        let result = modem.qmt_open(0, &host, port).await.expect("AT+QMTOPEN");
+        assert_eq!(result.code(), 0, "{}", vmodem.stderr());
+        round_trip(&modem).await;
+        drop(modem);
+        assert!(vmodem.terminate().await.success(), "{}", vmodem.stderr());
+    })
+    .await;
+}
