@@ -17,7 +17,8 @@
 //! - [`Mosquitto`]: Debian's `/usr/sbin/mosquitto` on a free loopback port,
 //!   with kill, freeze (SIGSTOP/SIGCONT) and restart on the same port. Its
 //!   absence fails the test with the command that installs it.
-//! - [`Observer`]: an independent MQTT 3.1.1 client, "the other device".
+//! - [`Observer`]: an independent MQTT 3.1.1 client, "the other device";
+//!   [`MosquittoSub`] and [`mosquitto_pub`] for MQTT 3.1 at both ends.
 //! - [`ResettingServer`], [`free_port`], [`closed_port`]: peers and ports for
 //!   the network faults a module must report.
 //! - [`Urcs`]: bounded waits on the URC stream that show everything seen when
@@ -30,6 +31,7 @@
 
 mod module;
 mod mosquitto;
+mod mosquitto_clients;
 mod net;
 mod observer;
 mod pty;
@@ -42,6 +44,7 @@ use std::time::Duration;
 
 pub use module::{close_client, TestModule, TestModuleBuilder};
 pub use mosquitto::{Mosquitto, MosquittoConfig};
+pub use mosquitto_clients::{mosquitto_pub, MosquittoSub};
 pub use net::{closed_port, free_port, ResetWhen, ResettingServer};
 pub use observer::{Observer, Received};
 pub use pty::PtyStream;

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use common::{Delivery, Target};
 use vmodem_client::{MqttVersion, RecvMode};
-use vmodem_testkit::{within, Mosquitto, MosquittoConfig, Observer, TestModule};
+use vmodem_testkit::{
+    mosquitto_pub, within, Mosquitto, MosquittoConfig, MosquittoSub, Observer, TestModule,
+};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -119,5 +121,39 @@ async fn refused_subscription_mqtt_3_1_is_granted_but_silent() {
         LIMIT,
         refused_subscription(MqttVersion::V31, &[1, 1], b"\r\n+QMTSUB: 0,1,0,1,1\r\n"),
     )
+    .await;
+}
+
+/// MQTT 3.1 at both ends: mosquitto's own 3.1 clients as the other device,
+/// binary payloads both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_3_1_clients_on_both_ends() {
+    within(LIMIT, async {
+        let broker = Mosquitto::start().await;
+        let target = target(&broker, MqttVersion::V31);
+        let module = TestModule::start().await;
+        let modem = module.client();
+        let mut urcs = module.urcs();
+        common::connect(modem, 0, target, "v31-both-ends", RecvMode::Urc).await;
+        common::subscribe(modem, 0, 1, &[("v31/down", 2)], &[2]).await;
+        let mut sub = MosquittoSub::start(broker.addr(), true, "v31/up", 2).await;
+        let payload = common::binary_payload();
+
+        let out = modem
+            .qmt_pubex(0, 1, 2, false, "v31/up", &payload)
+            .await
+            .expect("AT+QMTPUBEX");
+        assert!(out.is_sent(), "{out:?}");
+        let got = sub.expect_message().await;
+        assert_eq!((got.topic.as_str(), got.qos), ("v31/up", 2));
+        assert_eq!(got.payload, payload);
+
+        mosquitto_pub(broker.addr(), true, "v31/down", 1, &payload).await;
+        let (msg_id, topic, got) = common::next_message(&mut urcs, 0).await;
+        assert_eq!(topic, "v31/down");
+        assert_ne!(msg_id, 0, "QoS 1");
+        assert_eq!(got, payload);
+        module.shutdown().await;
+    })
     .await;
 }
