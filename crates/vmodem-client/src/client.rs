@@ -47,6 +47,7 @@ impl PacketTiming {
 struct Shared {
     requests: mpsc::Sender<Request>,
     urcs: broadcast::WeakSender<Urc>,
+    events: broadcast::WeakSender<Event>,
     primary: Mutex<broadcast::Receiver<Urc>>,
     timings: StdMutex<[PacketTiming; MQTT_CLIENTS]>,
 }
@@ -127,13 +128,21 @@ impl ClientBuilder {
     {
         let (req_tx, req_rx) = mpsc::channel(16);
         let (urc_tx, urc_rx) = broadcast::channel(self.urc_capacity);
+        let (event_tx, _) = broadcast::channel(self.urc_capacity);
         let shared = Shared {
             requests: req_tx,
             urcs: urc_tx.downgrade(),
+            events: event_tx.downgrade(),
             primary: Mutex::new(urc_rx),
             timings: StdMutex::new([PacketTiming::default(); MQTT_CLIENTS]),
         };
-        let driver = Driver::new(io, Digester::with_limits(self.limits), req_rx, urc_tx);
+        let driver = Driver::new(
+            io,
+            Digester::with_limits(self.limits),
+            req_rx,
+            urc_tx,
+            event_tx,
+        );
         tokio::spawn(driver.run());
         Client {
             shared: Arc::new(shared),
@@ -379,6 +388,16 @@ impl Client {
         wait_for(&mut rx, timeout, pred).await
     }
 
+    /// A view of every response and URC digested from now on, in the order the module sent
+    /// them (the URC stream alone cannot say whether a URC came before or after a response).
+    pub fn subscribe_events(&self) -> EventSubscription {
+        let rx = match self.shared.events.upgrade() {
+            Some(tx) => tx.subscribe(),
+            None => broadcast::channel(1).1,
+        };
+        EventSubscription { rx }
+    }
+
     /// A new, independent view of the URC stream, holding every URC received from now on.
     pub fn subscribe_urcs(&self) -> UrcSubscription {
         let rx = match self.shared.urcs.upgrade() {
@@ -386,6 +405,54 @@ impl Client {
             None => broadcast::channel(1).1,
         };
         UrcSubscription { rx }
+    }
+}
+
+/// What the client digested, in the order the module sent it (from
+/// [`Client::subscribe_events`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A command's complete answer (`command` is its line, without CR), whoever sent it.
+    Response {
+        /// The command line.
+        command: String,
+        /// Its information lines and final result.
+        response: Response,
+    },
+    /// An unsolicited result code.
+    Urc(Urc),
+}
+
+/// A view of everything the client digests, responses and URCs interleaved in arrival order:
+/// for tools that show a session as it happened (`vmodem at`) and for logs. Created by
+/// [`Client::subscribe_events`]; holds what arrives after it was created.
+#[derive(Debug)]
+pub struct EventSubscription {
+    rx: broadcast::Receiver<Event>,
+}
+
+impl EventSubscription {
+    /// The next event, in arrival order. [`UrcError::Lagged`] if this view fell more than
+    /// [`ClientBuilder::urc_capacity`] events behind; [`UrcError::Closed`] once the client
+    /// has stopped and everything was read.
+    pub async fn recv(&mut self) -> Result<Event, UrcError> {
+        match self.rx.recv().await {
+            Ok(event) => Ok(event),
+            Err(RecvError::Lagged(missed)) => Err(UrcError::Lagged { missed }),
+            Err(RecvError::Closed) => Err(UrcError::Closed),
+        }
+    }
+
+    /// The next event if one is already there.
+    pub fn try_recv(&mut self) -> Option<Result<Event, UrcError>> {
+        use broadcast::error::TryRecvError;
+        match self.rx.try_recv() {
+            Ok(event) => Some(Ok(event)),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Lagged(missed)) => Some(Err(UrcError::Lagged { missed })),
+            Err(TryRecvError::Closed) => Some(Err(UrcError::Closed)),
+        }
     }
 }
 

@@ -51,7 +51,9 @@
 //!    ([`Command::response_prefixes`], e.g. `+QMTOPEN:` for `AT+QMTOPEN?`) is a response line.
 //! 5. **URC.** Any other line starting with `+`, and the bare URCs `RDY` and `POWERED DOWN`, are
 //!    URCs (the module never writes a URC inside a response; it may write one just before the
-//!    echo/response of a command, or between its `OK` and the next command).
+//!    echo/response of a command, or between its `OK` and the next command). So lines held as
+//!    the response before such a URC, with no echo seen, were URCs too: they are given out
+//!    first, in the order they came.
 //! 6. **Bare lines** (no `+`) belong to the pending command (ATI's `Quectel`, AT+CGSN's IMEI).
 //!
 //! With no command pending every line is a URC, except final results (discarded as
@@ -586,6 +588,15 @@ impl Digester {
             .iter()
             .any(|prefix| strip_prefix_ci(&line, prefix).is_some());
         if !owned && (line.first() == Some(&b'+') || is_bare_urc(&line)) {
+            // A module never writes a URC inside a response: lines held before this one,
+            // with no echo seen, were URCs too (a boot `+CPIN: READY` before the echo of
+            // `AT+CPIN?`). Give them out first, so the URC stream keeps the module's order.
+            if !p.echo_seen && !p.lines.is_empty() {
+                p.size = 0;
+                for held in mem::take(&mut p.lines) {
+                    self.unsolicited_line(held);
+                }
+            }
             return self.unsolicited_line(line);
         }
         if p.size + line.len() > self.limits.max_response {

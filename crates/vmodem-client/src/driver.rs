@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::{timeout_at, Duration, Instant};
 use tracing::{debug, trace, warn};
 
+use crate::client::Event;
 use crate::command::{Command, DataEntry};
 use crate::digest::{Digester, Item, Response};
 use crate::error::Error;
@@ -55,6 +56,8 @@ pub(crate) struct Driver<T> {
     digester: Digester,
     requests: mpsc::Receiver<Request>,
     urcs: broadcast::Sender<Urc>,
+    /// Responses and URCs in digest order, for [`crate::Client::subscribe_events`].
+    events: broadcast::Sender<Event>,
     waiters: Vec<Waiter>,
     current: Option<InFlight>,
     /// The payload of a timed-out data-entry command whose prompt may still come.
@@ -67,6 +70,7 @@ impl<T: AsyncRead + AsyncWrite + Send + 'static> Driver<T> {
         digester: Digester,
         requests: mpsc::Receiver<Request>,
         urcs: broadcast::Sender<Urc>,
+        events: broadcast::Sender<Event>,
     ) -> Self {
         let (reader, writer) = tokio::io::split(io);
         Driver {
@@ -75,6 +79,7 @@ impl<T: AsyncRead + AsyncWrite + Send + 'static> Driver<T> {
             digester,
             requests,
             urcs,
+            events,
             waiters: Vec::new(),
             current: None,
             abandoned: None,
@@ -183,6 +188,12 @@ impl<T: AsyncRead + AsyncWrite + Send + 'static> Driver<T> {
                         self.waiters.push(waiter);
                     }
                 }
+                if self.events.receiver_count() > 0 {
+                    let _ = self.events.send(Event::Response {
+                        command: cur.text.clone(),
+                        response: resp.clone(),
+                    });
+                }
                 let _ = cur.reply.send(match cur.error {
                     Some(e) => Err(e),
                     None => Ok(resp),
@@ -190,14 +201,20 @@ impl<T: AsyncRead + AsyncWrite + Send + 'static> Driver<T> {
             }
             Item::Urc(urc) => {
                 debug!(%urc, "urc");
+                // Broadcast before feeding the typed call that waits for it: once that call
+                // returns, a view its caller takes must not get this URC ("every URC received
+                // from now on"), so the broadcast has to have happened already.
+                if self.events.receiver_count() > 0 {
+                    let _ = self.events.send(Event::Urc(urc.clone()));
+                }
+                // No subscriber is not an error: URCs are also kept by the primary receiver.
+                let _ = self.urcs.send(urc.clone());
                 self.waiters.retain(|w| !w.tx.is_closed());
                 for w in &self.waiters {
                     if (w.filter)(&urc) {
                         let _ = w.tx.send(urc.clone());
                     }
                 }
-                // No subscriber is not an error: URCs are also kept by the primary receiver.
-                let _ = self.urcs.send(urc);
             }
             Item::Prompt | Item::Connect => self.data_requested().await?,
             Item::Discarded(d) => {

@@ -39,6 +39,8 @@
 //! * Every URC goes, in arrival order, to the client's own stream ([`Client::next_urc`], which
 //!   holds everything since the client started) and to each [`UrcSubscription`]
 //!   ([`Client::subscribe_urcs`], everything after subscribing).
+//! * [`Client::subscribe_events`] gives responses and URCs interleaved, in the order the
+//!   module sent them ([`Event`]): what a tool showing a session needs (`vmodem at`).
 //! * A typed call whose outcome is a URC (`qmt_open` → `+QMTOPEN: c,result`) registers a
 //!   filter with the command; the driver activates it on the command's `OK`, before digesting
 //!   another byte, so the result cannot be missed. The matching URCs are **delivered both
@@ -182,7 +184,7 @@ mod ssl;
 mod urc;
 
 pub use basic::{Identity, RegistrationStatus, SignalQuality};
-pub use client::{Client, ClientBuilder, UrcSubscription};
+pub use client::{Client, ClientBuilder, Event, EventSubscription, UrcSubscription};
 pub use codes::{
     CloseResult, CmeError, ConnReturnCode, ConnState, FinalResult, OpenResult, PacketResult,
     PingResult, StatCode,

@@ -645,3 +645,36 @@ async fn connects_over_tcp_loopback() {
     c.with_timeout(Duration::from_secs(10)).at().await.unwrap();
     drop(module.await.unwrap());
 }
+
+#[tokio::test(start_paused = true)]
+async fn events_keep_responses_and_urcs_in_arrival_order() {
+    let (c, peer) = client(vec![
+        Expect(b"AT+CPIN?\r"),
+        // One chunk: a URC before the echo, the response, and a URC after it.
+        Send(b"\r\n+QMTSTAT: 0,1\r\nAT+CPIN?\r\r\n+CPIN: READY\r\n\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n"),
+    ]);
+    let mut events = c.subscribe_events();
+    let resp = c.command("AT+CPIN?").await.unwrap();
+    assert!(resp.is_ok());
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        got.push(events.recv().await.unwrap());
+    }
+    assert!(matches!(
+        &got[0],
+        vmodem_client::Event::Urc(Urc::QmtStat { client: 0, .. })
+    ));
+    assert_eq!(
+        got[1],
+        vmodem_client::Event::Response {
+            command: "AT+CPIN?".into(),
+            response: resp
+        }
+    );
+    assert!(matches!(
+        &got[2],
+        vmodem_client::Event::Urc(Urc::QmtOpen { client: 0, .. })
+    ));
+    assert!(events.try_recv().is_none());
+    finish(peer).await;
+}

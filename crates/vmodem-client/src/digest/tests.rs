@@ -328,6 +328,24 @@ fn urcs_around_commands() {
         &[urc(b"+QMTSTAT: 0,1"), ok(&[b"+QMTOPEN: 0,\"h\",1883"])],
     );
     check(
+        "boot URCs before the echo keep their order, the command's own prefix included",
+        &[
+            Start("AT+CPIN?"),
+            Rx(
+                b"\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\
+                 AT+CPIN?\r\r\n+CPIN: READY\r\n\r\nOK\r\n",
+            ),
+        ],
+        &[
+            urc(b"RDY"),
+            urc(b"+CFUN: 1"),
+            urc(b"+CPIN: READY"),
+            urc(b"+QUSIM: 1"),
+            Got::Echo,
+            ok(&[b"+CPIN: READY"]),
+        ],
+    );
+    check(
         "a boot URC with the command's own prefix just before its echo",
         &[
             Start("AT+CPIN?"),
