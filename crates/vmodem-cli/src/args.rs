@@ -9,6 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use vmodem_core::{Model, Timing};
 use vmodem_tokio::PowerOn;
 
+use crate::target::{parse_tcp, Target};
+
 const ABOUT: &str =
     "A virtual Quectel LTE module (EC25 and kin) on a serial line, doing real MQTT.";
 
@@ -79,6 +81,227 @@ pub(crate) enum Command {
     /// Run one virtual module until Ctrl-C or SIGTERM.
     #[command(long_about = LONG_ABOUT, after_long_help = EXAMPLE)]
     Run(RunArgs),
+    /// Send AT command lines to a module (real or virtual) and print its answers.
+    #[command(long_about = AT_ABOUT, after_long_help = AT_EXAMPLES)]
+    At(AtArgs),
+    /// Run the conformance suite against a module (real or virtual) and report per case.
+    #[command(long_about = CONFORMANCE_ABOUT, after_long_help = CONFORMANCE_EXAMPLES)]
+    Conformance(ConformanceArgs),
+}
+
+const AT_ABOUT: &str = "\
+Send AT command lines to a module, real or virtual, and print its answers.
+
+The answers are shown as vmodem's host client digests them: each command (`> AT+CPIN?`), \
+then its information lines and its result code, indented; unsolicited result codes that \
+arrive meanwhile are marked `urc:`. The module's echo is taken off. Each command waits for \
+its documented maximum response time (300 ms for most, 120 s for AT+QMTOPEN; at least 1 s), \
+and for a data prompt (`>` or CONNECT) the client sends the --payload.
+
+The exit status says how it went, for shell scripts and CI: 0 when every command was \
+answered OK and every --expect/--expect-urc was seen; 1 when a check failed (an --expect not \
+seen, or a command answered ERROR/+CME ERROR that no --expect names); 2 when the command \
+line or the script is wrong; 3 when the module cannot be reached or does not answer.";
+
+const AT_EXAMPLES: &str = "\
+Examples
+  Is the SIM ready? (exit status 0 if so)
+    $ vmodem at --port /tmp/ttyEC25 'AT+CPIN?' --expect '+CPIN: READY'
+    > AT+CPIN?
+      +CPIN: READY
+      OK
+
+  The IMEI, for a shell variable:
+    $ imei=$(vmodem at -q --port /dev/ttyUSB2 AT+CGSN)
+
+  Open an MQTT connection and wait for its result URC:
+    $ vmodem at --tcp 127.0.0.1:5555 'AT+QMTOPEN=0,\"127.0.0.1\",1883' --expect-urc '+QMTOPEN: 0,0'
+    > AT+QMTOPEN=0,\"127.0.0.1\",1883
+      OK
+    urc: +QMTOPEN: 0,0
+
+  Publish: the payload goes after the `>` prompt (escapes \\r \\n \\t \\e \\z \\xNN; @FILE sends a file):
+    $ vmodem at --port /tmp/ttyEC25 'AT+QMTPUBEX=0,1,1,0,\"t/a\",5' --payload hello --expect-urc '+QMTPUBEX: 0,1,0'
+
+  Expect an error on purpose (a refused command fails the run unless an --expect names it):
+    $ vmodem at --port /tmp/ttyEC25 'AT+QMTCLOSE=5' --expect ERROR
+
+  A script: `>> DATA` is the payload of the command before it, `<< TEXT` waits for a URC:
+    $ cat session.at
+    # connect, publish, and listen
+    ATE0
+    AT+QMTOPEN=0,\"broker.example.com\",1883
+    << +QMTOPEN: 0,0
+    AT+QMTCONN=0,\"device-1\"
+    << +QMTCONN: 0,0,0
+    AT+QMTSUB=0,1,\"cmd/#\",1
+    << +QMTSUB: 0,1,0
+    AT+QMTPUB=0,0,0,0,\"t/b\"
+    >> hello from a script
+    $ vmodem at --port /dev/ttyUSB2 --script session.at --wait 60";
+
+const CONFORMANCE_ABOUT: &str = "\
+Run the conformance suite against a module, real or virtual, and report per case.
+
+Each case is a scripted session from conformance/cases (built into vmodem): lines sent, and \
+the exact bytes expected back, echo and CR/LF included, with placeholders for what varies \
+from module to module ({imei}, {clock}, {digits} …). Per case the report says pass; FAIL with \
+where the answer differs and a line diff of expected (-) against got (+), CR and LF shown as \
+\\r and \\n; or n/a, for a case that needs a broker when --broker is not given, or is for \
+another model. It ends with `N passed, M failed, K not applicable`.
+
+Before each case the runner sets the echo the case is written for (ATE0 or ATE1, with ATQ0V1) \
+and AT+CMEE=1. MQTT cases use client indexes 1 to 5 and unique topics; the note's chapter 5 \
+session uses client 0 and sets its Alibaba Cloud auth, which only a restart clears.
+
+Exit status: 0 when no case failed, 1 when one did, 2 when a case file or a flag is wrong, 3 \
+when the module cannot be reached or stops answering.
+
+--record DIR writes what the module answered as case files in DIR: unchanged where it matched, \
+its own bytes where it did not, with its IMEI, IMSI, ICCID, model and revision written back as \
+placeholders. Send them to us: transcripts of real modules are how the suite gets better.";
+
+const CONFORMANCE_EXAMPLES: &str = "\
+Examples
+  Against vmodem itself, with its built-in broker:
+    $ vmodem run --link /tmp/ttyEC25 --broker-listen 127.0.0.1:1883 &
+    $ vmodem conformance --port /tmp/ttyEC25 --broker 127.0.0.1:1883
+    pass  basic-at                     AT
+    ...
+    82 passed, 1 failed, 1 not applicable
+
+  Against a real EC25 on USB, with a broker the module can reach over its network:
+    $ vmodem conformance --port /dev/ttyUSB2 --broker test.mosquitto.org:1883 --timeout 30
+
+  Record a real module's answers to contribute them:
+    $ vmodem conformance --port /dev/ttyUSB2 --broker test.mosquitto.org:1883 --record out/
+
+  Only some cases, or your own:
+    $ vmodem conformance --tcp 127.0.0.1:5555 --only qmtcfg
+    $ vmodem conformance --port /tmp/ttyEC25 --cases my-cases/
+    $ vmodem conformance --list";
+
+/// Where the module is, for `vmodem at` and `vmodem conformance`.
+#[derive(Debug, Args)]
+pub(crate) struct TargetArgs {
+    /// The module's serial device: a real module's AT port (an EC25 on USB: /dev/ttyUSB2),
+    /// or the pseudo-terminal `vmodem run` prints (or its --link).
+    #[arg(long, value_name = "DEVICE")]
+    pub(crate) port: Option<PathBuf>,
+
+    /// Baud rate of --port (USB and pseudo-terminals ignore it).
+    #[arg(long, value_name = "N", default_value_t = 115_200, value_parser = parse_baud)]
+    pub(crate) baud: u32,
+
+    /// The module's TCP serial port instead of a device: HOST:PORT (`vmodem run --tcp`,
+    /// ser2net), or a bare PORT for 127.0.0.1.
+    #[arg(long, value_name = "ADDR", conflicts_with = "port", value_parser = parse_tcp)]
+    pub(crate) tcp: Option<String>,
+}
+
+impl TargetArgs {
+    /// The target, if one was given.
+    pub(crate) fn target(&self) -> Option<Target> {
+        match (&self.port, &self.tcp) {
+            (Some(path), _) => Some(Target::Serial {
+                path: path.clone(),
+                baud: self.baud,
+            }),
+            (None, Some(addr)) => Some(Target::Tcp(addr.clone())),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Flags of `vmodem at`.
+#[derive(Debug, Args)]
+pub(crate) struct AtArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+
+    /// AT command lines to send, in order, e.g. 'AT+CPIN?' (quote them for the shell). Also
+    /// `>> DATA`, the payload of the command before it, and `<< TEXT`, which waits for a URC
+    /// containing TEXT before going on (a command's result URC, before the next command).
+    #[arg(value_name = "LINE", conflicts_with = "script")]
+    pub(crate) lines: Vec<String>,
+
+    /// Send the lines of FILE instead (`-` for stdin): one per line as for LINE, and `#`
+    /// comments.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub(crate) script: Option<PathBuf>,
+
+    /// Data to send when a command prompts for it (`>` or CONNECT: AT+QMTPUBEX, AT+QMTPUB,
+    /// AT+QFUPL), with escapes \\r \\n \\t \\e \\z \\\\ \\xNN; `@FILE` sends a
+    /// file's bytes. Repeat for several such commands, in order. AT+QMTPUB's closing Ctrl-Z is
+    /// added for you.
+    #[arg(long, value_name = "DATA")]
+    pub(crate) payload: Vec<String>,
+
+    /// Require an answer line (information text or result code) containing TEXT; repeatable.
+    /// A command answered ERROR or +CME ERROR passes only if an --expect names its result.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) expect: Vec<String>,
+
+    /// Require a URC containing TEXT, during the commands or after them (waiting up to the
+    /// timeout); repeatable.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) expect_urc: Vec<String>,
+
+    /// Wait SECS for each answer and for the --expect-urc URCs. Default: each command's
+    /// documented maximum response time (at least 1 s); for URCs the longest of those, at
+    /// least 10 s.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub(crate) timeout: Option<Duration>,
+
+    /// After the last command, go on printing URCs for SECS seconds.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub(crate) wait: Option<Duration>,
+
+    /// Print only the answers' information lines: no commands, result codes or URCs.
+    #[arg(long, short = 'q')]
+    pub(crate) quiet: bool,
+}
+
+/// Flags of `vmodem conformance`.
+#[derive(Debug, Args)]
+pub(crate) struct ConformanceArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+
+    /// An MQTT broker the module can reach, HOST:PORT (from the module's side of the
+    /// network). Cases that need one are not applicable without it.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_tcp)]
+    pub(crate) broker: Option<String>,
+
+    /// Run these case files, or the *.case files of these directories, instead of the
+    /// built-in suite. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) cases: Vec<PathBuf>,
+
+    /// Run only the cases whose name contains TEXT. Repeatable.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) only: Vec<String>,
+
+    /// Do not run the case NAME; it is reported not applicable. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) skip: Vec<String>,
+
+    /// Also write what the module answered, as case files in DIR (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) record: Option<PathBuf>,
+
+    /// Wait at least SECS for each expected answer. Default: the case's `timeout:`, or 10 s.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub(crate) timeout: Option<Duration>,
+
+    /// How long the line must stay quiet after a case's last expected answer, in
+    /// milliseconds, before the case passes (later bytes fail it).
+    #[arg(long, value_name = "MS", default_value = "100", value_parser = parse_ms)]
+    pub(crate) settle: Duration,
+
+    /// List the cases (name, commands covered, needs) and exit.
+    #[arg(long)]
+    pub(crate) list: bool,
 }
 
 /// Flags of `vmodem run`.
@@ -245,6 +468,26 @@ fn parse_host(text: &str) -> Result<(String, IpAddr), String> {
     Ok((name.to_owned(), ip))
 }
 
+/// A standard baud rate.
+fn parse_baud(text: &str) -> Result<u32, String> {
+    text.parse()
+        .ok()
+        .filter(|b| vmodem_client::serial::BAUD_RATES.contains(b))
+        .ok_or_else(|| {
+            format!(
+                "expected a standard baud rate such as 115200 (one of {:?}), not {text:?}",
+                vmodem_client::serial::BAUD_RATES
+            )
+        })
+}
+
+/// Milliseconds.
+fn parse_ms(text: &str) -> Result<Duration, String> {
+    text.parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("expected a number of milliseconds such as 100, not {text:?}"))
+}
+
 /// Seconds, fractions allowed.
 fn parse_secs(text: &str) -> Result<Duration, String> {
     text.parse::<f64>()
@@ -301,7 +544,9 @@ mod tests {
     #[test]
     fn run_flags_parse_with_their_defaults() {
         let cli = Cli::try_parse_from(["vmodem", "run"]).unwrap();
-        let Command::Run(args) = cli.command;
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!(args.model, Model::Ec25);
         assert_eq!(args.timing, Timing::Fast);
         assert_eq!(args.broker_listen, "127.0.0.1:1883".parse().unwrap());
@@ -324,12 +569,77 @@ mod tests {
             "0.5",
         ])
         .unwrap();
-        let Command::Run(args) = cli.command;
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!(args.tcp, Some("127.0.0.1:5555".parse().unwrap()));
         assert_eq!(args.model, Model::Bg96);
         assert_eq!(args.timing, Timing::Realistic);
         assert_eq!(args.hosts.len(), 2);
         assert_eq!(args.power_on_after, Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn at_and_conformance_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "vmodem",
+            "at",
+            "--port",
+            "/dev/ttyUSB2",
+            "--baud",
+            "921600",
+            "AT+CPIN?",
+            "ATI",
+            "--expect",
+            "+CPIN: READY",
+            "--payload",
+            "hello\\r\\n",
+            "--timeout",
+            "2.5",
+        ])
+        .unwrap();
+        let Command::At(args) = cli.command else {
+            panic!("not at")
+        };
+        assert_eq!(args.lines, ["AT+CPIN?", "ATI"]);
+        assert_eq!(
+            args.target.target(),
+            Some(Target::Serial {
+                path: "/dev/ttyUSB2".into(),
+                baud: 921_600
+            })
+        );
+        assert_eq!(args.timeout, Some(Duration::from_millis(2500)));
+
+        let cli = Cli::try_parse_from([
+            "vmodem",
+            "conformance",
+            "--tcp",
+            "5555",
+            "--broker",
+            "127.0.0.1:1883",
+            "--skip",
+            "basic-at",
+        ])
+        .unwrap();
+        let Command::Conformance(args) = cli.command else {
+            panic!("not conformance")
+        };
+        assert_eq!(
+            args.target.target(),
+            Some(Target::Tcp("127.0.0.1:5555".into()))
+        );
+        assert_eq!(args.broker.as_deref(), Some("127.0.0.1:1883"));
+        assert_eq!(args.settle, Duration::from_millis(100));
+
+        for bad in [
+            &["vmodem", "at", "--port", "/dev/x", "--tcp", "1", "AT"][..],
+            &["vmodem", "at", "--port", "/dev/x", "--baud", "115201", "AT"],
+            &["vmodem", "at", "--port", "/dev/x", "-f", "s.at", "AT"],
+            &["vmodem", "conformance", "--broker", "nohost"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

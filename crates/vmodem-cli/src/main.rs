@@ -1,8 +1,13 @@
 //! `vmodem`: a virtual Quectel LTE module on a pseudo-terminal, TCP port or
 //! stdio, doing real MQTT behind its AT commands. Run `vmodem run --help`.
+//! `vmodem at` and `vmodem conformance` drive any module, real or virtual.
 
 mod args;
+mod at;
+mod conformance;
+mod escape;
 mod run;
+mod target;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -16,7 +21,7 @@ use crate::args::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run_cli(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             report(&error);
             ExitCode::FAILURE
@@ -24,8 +29,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_cli(Cli { command }: Cli) -> Result<()> {
+fn run_cli(Cli { command }: Cli) -> Result<ExitCode> {
     match command {
+        // These two print their own errors and choose their exit status.
+        Command::At(args) => Ok(host_runtime()?.block_on(at::run(args))),
+        Command::Conformance(args) => Ok(host_runtime()?.block_on(conformance::run(args))),
         Command::Run(args) => {
             init_logging(&args.log_level)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -35,14 +43,22 @@ fn run_cli(Cli { command }: Cli) -> Result<()> {
             let result = runtime.block_on(run::run(args));
             // tokio's stdin reader may sit in a blocking read(2) forever: don't wait for it.
             runtime.shutdown_background();
-            result
+            result.map(|()| ExitCode::SUCCESS)
         }
     }
 }
 
+/// The runtime of the host-side commands: one thread is plenty for one serial line.
+fn host_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")
+}
+
 /// Prints what went wrong, what to do, and why, without a backtrace: the
 /// messages are for people running vmodem, not for debugging it.
-fn report(error: &anyhow::Error) {
+pub(crate) fn report(error: &anyhow::Error) {
     eprintln!("error: {error}");
     let mut last = error.to_string();
     for cause in error.chain().skip(1) {
