@@ -231,7 +231,7 @@ pub(crate) struct AtArgs {
     pub(crate) script: Option<PathBuf>,
 
     /// Data to send when a command prompts for it (`>` or CONNECT: AT+QMTPUBEX, AT+QMTPUB,
-    /// AT+QFUPL), with escapes \\r \\n \\t \\e \\z \\\\ \\xNN; `@FILE` sends a
+    /// AT+QFUPL), with escapes \r \n \t \e (ESC) \z (Ctrl-Z) \\ \xNN; `@FILE` sends a
     /// file's bytes. Repeat for several such commands, in order. AT+QMTPUB's closing Ctrl-Z is
     /// added for you.
     #[arg(long, value_name = "DATA")]
