@@ -16,10 +16,7 @@ use support::ScratchDir;
 
 /// Cases that fail against vmodem because of a known module bug (see conformance/README.md,
 /// "Known module bugs"): the case is right, the core is not, yet.
-const KNOWN_MODULE_BUGS: &[&str] = &[
-    // AT+QMTSUB=? lacks the space after `(0-5),` that the note's chapter 5 shows.
-    "qmtsub-test",
-];
+const KNOWN_MODULE_BUGS: &[&str] = &[];
 
 /// How long a whole conformance run may take on a slow CI machine.
 const RUN_LIMIT: Duration = Duration::from_secs(240);

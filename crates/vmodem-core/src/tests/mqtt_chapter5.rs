@@ -75,7 +75,7 @@ fn chapter_5_first_example_session() {
 
     h.expect(
         b"AT+QMTSUB=?\r",
-        b"AT+QMTSUB=?\r\r\n+QMTSUB: (0-5),<msgid>,list of [\"topic\",qos]\r\nOK\r\n",
+        b"AT+QMTSUB=?\r\r\n+QMTSUB: (0-5), <msgid>,list of [\"topic\",qos]\r\nOK\r\n",
     );
     h.expect(
         b"AT+QMTSUB=0,1,\"topic/example\",2\r",

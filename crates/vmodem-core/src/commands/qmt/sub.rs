@@ -11,7 +11,7 @@ use crate::mqtt::session::Pending;
 use crate::time::Instant;
 
 pub(super) fn sub(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) -> CmdResult {
-    if let Some(done) = test_line(cmd, r, "+QMTSUB: (0-5),<msgid>,list of [\"topic\",qos]") {
+    if let Some(done) = test_line(cmd, r, "+QMTSUB: (0-5), <msgid>,list of [\"topic\",qos]") {
         return done;
     }
     if !matches!(cmd.form, Form::Write(_)) {
