@@ -159,6 +159,16 @@ impl SerialPort {
     }
 }
 
+/// `EIO` is what a terminal reads once the device behind it is gone: a USB
+/// module unplugged, or the master of a pseudo-terminal closed (vmodem
+/// stopped). It is reported as end of file, so readers see the line end.
+fn eof_on_eio(result: io::Result<usize>) -> io::Result<usize> {
+    match result {
+        Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => Ok(0),
+        other => other,
+    }
+}
+
 impl AsyncRead for SerialPort {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -168,7 +178,7 @@ impl AsyncRead for SerialPort {
         loop {
             let mut guard = ready!(self.fd.poll_read_ready(cx))?;
             let unfilled = buf.initialize_unfilled();
-            match guard.try_io(|fd| fd.get_ref().read(unfilled)) {
+            match guard.try_io(|fd| eof_on_eio(fd.get_ref().read(unfilled))) {
                 Ok(Ok(n)) => {
                     buf.advance(n);
                     return Poll::Ready(Ok(()));

@@ -1,17 +1,13 @@
 //! The host end of a module's pseudo-terminal, as firmware on a UART sees it.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::path::Path;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use nix::fcntl::OFlag;
-use nix::sys::termios::{self, SetArg};
-use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use vmodem_client::serial::SerialPort;
 
 use crate::PATIENCE;
 
@@ -28,23 +24,16 @@ use crate::PATIENCE;
 /// is reported as end of file.
 #[derive(Debug)]
 pub struct PtyStream {
-    fd: AsyncFd<File>,
+    port: SerialPort,
 }
 
 impl PtyStream {
-    /// Opens `path` (a `/dev/pts/N` or a symlink to one). Must be called
-    /// inside a tokio runtime.
+    /// Opens `path` (a `/dev/pts/N` or a symlink to one) with
+    /// [`vmodem_client::serial::open`], as a host program would. Must be
+    /// called inside a tokio runtime.
     pub fn open(path: &Path) -> io::Result<PtyStream> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags((OFlag::O_NOCTTY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).bits())
-            .open(path)?;
-        let mut raw = termios::tcgetattr(&file).map_err(io::Error::from)?;
-        termios::cfmakeraw(&mut raw);
-        termios::tcsetattr(&file, SetArg::TCSANOW, &raw).map_err(io::Error::from)?;
         Ok(PtyStream {
-            fd: register(file)?,
+            port: vmodem_client::serial::open(path, 115_200)?,
         })
     }
 
@@ -106,66 +95,30 @@ impl PtyStream {
     }
 }
 
-/// Watches `file` for readiness (tokio 1.54 made the registration `unsafe`
-/// and deprecated the safe `AsyncFd::new`, as vmodem-tokio's `reactor.rs` explains).
-#[allow(unsafe_code)]
-fn register(file: File) -> io::Result<AsyncFd<File>> {
-    // SAFETY: a `File` owns its descriptor: it stays open and names the same
-    // open file description until the `File` is dropped, and `as_raw_fd`
-    // always returns that one descriptor. The `AsyncFd` takes ownership of the
-    // `File`, so the descriptor outlives the registration.
-    unsafe { AsyncFd::register(file) }.map_err(|e| e.into_parts().1)
-}
-
-/// `EIO` is what a pty slave reads once its master has closed: end of file.
-fn eof_on_eio(result: io::Result<usize>) -> io::Result<usize> {
-    match result {
-        Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => Ok(0),
-        other => other,
-    }
-}
-
 impl AsyncRead for PtyStream {
     fn poll_read(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        loop {
-            let mut guard = ready!(self.fd.poll_read_ready(cx))?;
-            let unfilled = buf.initialize_unfilled();
-            match guard.try_io(|fd| eof_on_eio(fd.get_ref().read(unfilled))) {
-                Ok(Ok(n)) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Ok(Err(e)) => return Poll::Ready(Err(e)),
-                Err(_would_block) => continue,
-            }
-        }
+        Pin::new(&mut self.port).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for PtyStream {
     fn poll_write(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        loop {
-            let mut guard = ready!(self.fd.poll_write_ready(cx))?;
-            match guard.try_io(|fd| fd.get_ref().write(buf)) {
-                Ok(result) => return Poll::Ready(result),
-                Err(_would_block) => continue,
-            }
-        }
+        Pin::new(&mut self.port).poll_write(cx, buf)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.port).poll_flush(cx)
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.port).poll_shutdown(cx)
     }
 }
