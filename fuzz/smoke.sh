@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-30}"
-for target in at_line modem_host_bytes; do
+for target in at_line modem_inputs; do
   cargo +nightly fuzz run "$target" -- -max_total_time="$secs"
 done
