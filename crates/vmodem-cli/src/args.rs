@@ -387,6 +387,15 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) state_dir: Option<PathBuf>,
 
+    /// Size of the module's RAM: storage (AT+QFUPL="RAM:..."), in bytes, or with a K or
+    /// M suffix (1024-based): an upload that does not fit answers +CME ERROR: 420.
+    #[arg(long, value_name = "SIZE", default_value = "2M", value_parser = parse_size)]
+    pub(crate) ram_size: usize,
+
+    /// Size of the module's UFS: storage (files kept across power cycles), like --ram-size.
+    #[arg(long, value_name = "SIZE", default_value = "12M", value_parser = parse_size)]
+    pub(crate) ufs_size: usize,
+
     /// Let the built-in broker also listen with TLS (see --broker-tls-listen), with a CA
     /// and a certificate for localhost, 127.0.0.1 and ::1 made on first use and kept in
     /// the state directory. The start-up message shows the AT commands that upload the CA
@@ -489,6 +498,22 @@ fn parse_ms(text: &str) -> Result<Duration, String> {
 }
 
 /// Seconds, fractions allowed.
+/// `2048`, `64K`, `12M` (1024-based; K and M in either case).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1024),
+        Some((i, 'm' | 'M')) => (&text[..i], 1024 * 1024),
+        _ => (text, 1),
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| {
+            format!("`{text}` is not a size: give bytes, or a number with K or M, e.g. 64K")
+        })
+}
+
 fn parse_secs(text: &str) -> Result<Duration, String> {
     text.parse::<f64>()
         .ok()

@@ -65,6 +65,8 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
             model: args.model,
             timing: args.timing,
             unix_time_ms: unix_time_ms(),
+            ram_capacity: args.ram_size,
+            ufs_capacity: args.ufs_size,
             ..Config::default()
         },
         power_on: args.power_on,

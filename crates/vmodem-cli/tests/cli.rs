@@ -187,6 +187,29 @@ fn stdio_answers_on_stdout_and_exits_at_the_end_of_stdin() {
 }
 
 #[test]
+fn ram_size_limits_what_the_module_can_store() {
+    let mut vmodem = Vmodem::start(
+        &["run", "--stdio", "--no-broker", "--ram-size", "2K"],
+        Stdio::piped(),
+    );
+    let mut stdin = vmodem.child.stdin.take().unwrap();
+    stdin
+        .write_all(b"ATE0\rAT+QFUPL=\"RAM:big.pem\",3000\rAT+QFLDS=\"RAM\"\r")
+        .unwrap();
+    drop(stdin);
+    let status = vmodem.wait();
+    assert!(status.success(), "{status}; stderr {}", vmodem.stderr());
+    let mut want = BOOT.to_vec();
+    want.extend_from_slice(
+        b"ATE0\r\r\nOK\r\n\r\n+CME ERROR: 420\r\n\r\n+QFLDS: 2048,2048\r\n\r\nOK\r\n",
+    );
+    assert_eq!(
+        vmodem.stdout().escape_ascii().to_string(),
+        want.escape_ascii().to_string()
+    );
+}
+
+#[test]
 fn a_file_at_the_link_path_is_left_alone_and_the_error_says_what_to_do() {
     let dir = ScratchDir::new("cli-link-file");
     let file = dir.join("notes.txt");
