@@ -9,7 +9,6 @@
 
 use core::time::Duration;
 
-use bytes::Bytes;
 use vmodem_mqtt::{
     decode, Connect, ConnectReturnCode, Packet, Protocol, Publish, QoS, SubackCode, Will,
 };
@@ -278,11 +277,6 @@ impl Client {
             && (msg_id == 0 || !self.session.has_id(msg_id))
     }
 
-    /// `AT+QMTSUB` / `AT+QMTUNS`: sends the request and waits for its acknowledgement.
-    pub(crate) fn request(&mut self, now: Instant, request: Pending, sink: &mut Sink<'_>) {
-        self.start(now, request, sink);
-    }
-
     /// `AT+QMTPUBEX` / `AT+QMTPUB` once the payload is in.
     pub(crate) fn publish(
         &mut self,
@@ -299,7 +293,7 @@ impl Client {
             }
             return;
         }
-        self.start(
+        self.request(
             now,
             Pending::Publish {
                 command,
@@ -310,7 +304,9 @@ impl Client {
         );
     }
 
-    fn start(&mut self, now: Instant, pending: Pending, sink: &mut Sink<'_>) {
+    /// Sends a packet that waits for its acknowledgement in the window
+    /// (`AT+QMTSUB`, `AT+QMTUNS`, QoS 1/2 publishes).
+    pub(crate) fn request(&mut self, now: Instant, pending: Pending, sink: &mut Sink<'_>) {
         let Some(id) = self.link_id() else { return };
         let packet = pending_packet(&pending, false);
         self.session.inflight.push(Inflight {
@@ -319,13 +315,6 @@ impl Client {
             retries: 0,
         });
         self.send(now, id, &packet, sink);
-    }
-
-    // ---- buffer mode ------------------------------------------------------
-
-    /// `AT+QMTRECV=c[,recv_id]`: takes stored messages.
-    pub(crate) fn take_stored(&mut self, recv_id: Option<usize>) -> Vec<Message> {
-        self.slots.take(recv_id)
     }
 
     // ---- network events ---------------------------------------------------
@@ -848,9 +837,4 @@ pub(crate) fn pending_packet(p: &Pending, dup: bool) -> Packet {
         Pending::Subscribe(s) => Packet::Subscribe(s.clone()),
         Pending::Unsubscribe(u) => Packet::Unsubscribe(u.clone()),
     }
-}
-
-/// A payload taken from host bytes.
-pub(crate) fn payload(bytes: Vec<u8>) -> Bytes {
-    Bytes::from(bytes)
 }

@@ -9,7 +9,7 @@ pub(crate) mod session;
 use std::collections::VecDeque;
 
 pub(crate) use aliauth::sign as aliauth_sign;
-pub(crate) use client::{payload, stat, Client, Link, OpenResult};
+pub(crate) use client::{stat, Client, Link, OpenResult};
 pub(crate) use config::{AliAuth, WillConfig};
 pub(crate) use recv::SLOTS;
 pub(crate) use session::PubCommand;

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use vmodem_at::{Command, Form};
 use vmodem_mqtt::{Protocol, QoS};
 
-use super::super::{arg, arg_count, int_arg, opt_int_arg, CmdResult, Done, Fail, Reply};
+use super::super::{arg, arg_count, at_most, int_arg, opt_int_arg, CmdResult, Done, Fail, Reply};
 use super::client_arg;
 use crate::modem::Modem;
 use crate::mqtt::{AliAuth, Link, WillConfig};
@@ -190,8 +190,4 @@ pub(super) fn qmtcfg(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
         }
     }
     Ok(Done::Ok)
-}
-
-fn at_most(cmd: &Command, n: usize) -> Result<(), Fail> {
-    super::super::at_most(cmd, n)
 }

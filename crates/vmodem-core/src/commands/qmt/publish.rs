@@ -17,7 +17,7 @@ use super::super::{
 };
 use super::{client_arg, test_line, with_client};
 use crate::modem::Modem;
-use crate::mqtt::{payload, PubCommand};
+use crate::mqtt::PubCommand;
 use crate::time::Instant;
 
 /// Most payload bytes one publish takes (AT+QMTPUBEX note 2).
@@ -146,7 +146,7 @@ fn send(m: &mut Modem, now: Instant, t: PublishTarget, data: Vec<u8>) -> CmdResu
         retain: t.retain,
         topic: t.topic,
         pkid: t.msg_id,
-        payload: payload(data),
+        payload: data.into(),
     };
     with_client(m, t.client, |client, sink| {
         // The link may have dropped while the host was typing.

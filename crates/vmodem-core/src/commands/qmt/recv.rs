@@ -33,7 +33,7 @@ pub(super) fn recv(m: &mut Modem, _now: Instant, cmd: &Command, r: &mut Reply) -
                 return Err(Fail::Error);
             }
             let with_length = client.cfg.recv_with_length;
-            for msg in client.take_stored(recv_id) {
+            for msg in client.slots.take(recv_id) {
                 r.line(msg.line(c as u8, with_length));
             }
         }
