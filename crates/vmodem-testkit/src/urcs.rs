@@ -2,74 +2,16 @@
 
 use std::time::Duration;
 
-use vmodem_client::{SimState, Urc, UrcSubscription};
+use vmodem_client::{Urc, UrcSubscription};
 
 use crate::PATIENCE;
 
-/// A URC as the module wrote it on its line, e.g. `+QMTSTAT: 0,1`.
-///
-/// Rendered from the typed [`Urc`], so tests can compare against the note's
-/// exact text. A `+QMTRECV` message is rendered with its length field and
-/// its payload escaped (`\r`, `\x00`): compare payloads as bytes instead.
+/// A URC as the module wrote it on its line, e.g. `+QMTSTAT: 0,1`: the
+/// client's own rendering ([`Urc`]'s `Display`), so tests compare against the
+/// note's exact text. A `+QMTRECV` payload is escaped (`\r`, `\x00`):
+/// compare payloads as bytes instead.
 pub fn line(urc: &Urc) -> String {
-    let values = |v: &[u32]| v.iter().map(|x| format!(",{x}")).collect::<String>();
-    match urc {
-        Urc::QmtOpen { client, result } => format!("+QMTOPEN: {client},{}", result.code()),
-        Urc::QmtClose { client, result } => format!("+QMTCLOSE: {client},{}", result.code()),
-        Urc::QmtDisc { client, result } => format!("+QMTDISC: {client},{}", result.code()),
-        Urc::QmtConn {
-            client,
-            result,
-            ret_code,
-        } => match ret_code {
-            Some(code) => format!("+QMTCONN: {client},{},{}", result.code(), code.code()),
-            None => format!("+QMTCONN: {client},{}", result.code()),
-        },
-        Urc::QmtSub {
-            client,
-            msg_id,
-            result,
-            values: v,
-        } => format!("+QMTSUB: {client},{msg_id},{}{}", result.code(), values(v)),
-        Urc::QmtUns {
-            client,
-            msg_id,
-            result,
-            values: v,
-        } => format!("+QMTUNS: {client},{msg_id},{}{}", result.code(), values(v)),
-        Urc::QmtPub {
-            client,
-            msg_id,
-            result,
-            value,
-            form,
-        } => {
-            let name = match form {
-                vmodem_client::PubForm::Pub => "+QMTPUB",
-                _ => "+QMTPUBEX",
-            };
-            let value = value.map(|v| format!(",{v}")).unwrap_or_default();
-            format!("{name}: {client},{msg_id},{}{value}", result.code())
-        }
-        Urc::QmtStat { client, code } => format!("+QMTSTAT: {client},{}", code.code()),
-        Urc::QmtPing { client, result } => format!("+QMTPING: {client},{}", result.code()),
-        Urc::QmtRecv {
-            client,
-            msg_id,
-            topic,
-            payload,
-        } => format!(
-            "+QMTRECV: {client},{msg_id},\"{topic}\",{},\"{}\"",
-            payload.len(),
-            payload.escape_ascii()
-        ),
-        Urc::QmtRecvStored { client, recv_id } => format!("+QMTRECV: {client},{recv_id}"),
-        Urc::Ready => "RDY".to_owned(),
-        Urc::PoweredDown => "POWERED DOWN".to_owned(),
-        Urc::Cfun { fun } => format!("+CFUN: {fun}"),
-        Urc::Cpin(SimState::Ready) => "+CPIN: READY".to_owned(),
-        other => other.to_string(),
-    }
+    urc.to_string()
 }
 
 /// A view of a client's URC stream that remembers what it has seen, so a
