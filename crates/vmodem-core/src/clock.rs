@@ -122,6 +122,16 @@ impl CivilTime {
     }
 }
 
+/// A Unix time (seconds) as `2025-01-01 00:00:00 UTC`, for messages about the
+/// module's clock (e.g. why a certificate was refused at the module's time).
+pub fn utc_text(unix_secs: i64) -> String {
+    let t = CivilTime::from_unix(unix_secs);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +152,13 @@ mod tests {
             CivilTime::format_cclk(1_735_689_600, -4),
             "24/12/31,23:00:00-04"
         );
+    }
+
+    #[test]
+    fn times_are_shown_in_utc() {
+        assert_eq!(utc_text(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_text(1_735_689_600), "2025-01-01 00:00:00 UTC");
+        assert_eq!(utc_text(951_827_696), "2000-02-29 12:34:56 UTC");
     }
 
     #[test]

@@ -40,6 +40,7 @@ mod timers;
 #[cfg(test)]
 mod tests;
 
+pub use clock::utc_text;
 pub use config::{Config, Timing};
 pub use io::{
     CipherSuites, CloseCause, ConnectError, LinkId, ModemEvent, NetAction, NetEvent, SecLevel,
