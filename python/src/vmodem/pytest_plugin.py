@@ -22,6 +22,7 @@ it had exited.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable, Dict, Generator, List, Optional, Tuple, Union
 
@@ -46,7 +47,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Registers the markers."""
+    """Registers the markers; makes a relative ``VMODEM_BIN`` absolute (tests may chdir)."""
+    env = os.environ.get("VMODEM_BIN")
+    if env and not os.path.isabs(env):
+        path = Path(config.invocation_params.dir) / env
+        if path.exists():
+            os.environ["VMODEM_BIN"] = str(path.resolve())
     config.addinivalue_line(
         "markers",
         "vmodem(**kwargs): arguments of the vmodem_module fixture's Module (model=, timing=, "
@@ -64,7 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _binary_opt(config: pytest.Config) -> Optional[str]:
     value = config.getoption("--vmodem-bin")
-    return str(value) if value else None
+    if not value:
+        return None
+    path = Path(config.invocation_params.dir) / str(value)
+    return str(path) if path.exists() else str(value)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
