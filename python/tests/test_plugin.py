@@ -9,8 +9,10 @@ import pytest
 
 
 def _plugin_args() -> List[str]:
-    eps = entry_points()
-    group = eps.select(group="pytest11") if hasattr(eps, "select") else eps.get("pytest11", [])  # type: ignore[attr-defined,unused-ignore]
+    try:
+        group = entry_points(group="pytest11")  # Python 3.10+
+    except TypeError:  # 3.9: the plugin is passed with -p, which works either way
+        return ["-p", "vmodem.pytest_plugin"]
     installed = any(ep.value == "vmodem.pytest_plugin" for ep in group)
     return [] if installed else ["-p", "vmodem.pytest_plugin"]
 

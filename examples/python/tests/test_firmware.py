@@ -15,6 +15,7 @@ import uuid
 from typing import Iterator, List, Tuple
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 import pytest
 import serial  # type: ignore[import-untyped,unused-ignore]
 
@@ -32,10 +33,10 @@ class Subscriber:
     def __init__(self, broker: Tuple[str, int], topic: str) -> None:
         self.messages: "queue.Queue[Tuple[str, bytes]]" = queue.Queue()
         self._subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:8]}")
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:8]}")
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda c, u, mid, rcs, p: self._subscribed.set()
-        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload))
+        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, bytes(m.payload)))
         self.client.connect(*broker, keepalive=30)
         self.client.loop_start()
         if not self._subscribed.wait(5):

@@ -201,7 +201,7 @@ class Module:
         if self._trace_opt is True:
             self._trace_path = self.workdir / "trace.jsonl"
         elif self._trace_opt:
-            self._trace_path = Path(self._trace_opt)  # type: ignore[arg-type]
+            self._trace_path = Path(self._trace_opt)
         cmd = self.command()
         wants_control = "--control" in cmd
 
