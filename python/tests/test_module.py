@@ -185,3 +185,39 @@ def test_fleet_says_it_needs_vmodem_fleet(binary: str) -> None:
         pytest.skip("this vmodem has `vmodem fleet`")
     with pytest.raises(vmodem.UnsupportedOption, match="vmodem.Fleet .*`vmodem fleet`"):
         vmodem.Fleet(3).start()
+
+
+def _silent_binary(tmp_path: Path) -> Path:
+    """A stand-in that starts and prints nothing, like a vmodem hung before its banner."""
+    fake = tmp_path / "vmodem"
+    fake.write_text("#!/bin/sh\necho $$ > pid\nwhile :; do sleep 0.05; done\n")
+    fake.chmod(0o755)
+    return fake
+
+
+def test_no_start_up_message_in_time_stops_it_and_says_so(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    module = vmodem.Module(binary=_silent_binary(tmp_path), control=False, start_timeout=0.3,
+                           workdir=work)
+    with pytest.raises(vmodem.StartError, match="did not print its serial: and broker: lines within 0.3 s"):
+        module.start()
+    assert _gone(int((work / "pid").read_text()))
+
+
+def test_ctrl_c_while_starting_stops_it(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    module = vmodem.Module(binary=_silent_binary(tmp_path), control=False, start_timeout=10,
+                           workdir=work)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            module.start()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert _gone(int((work / "pid").read_text()))

@@ -147,6 +147,14 @@ class VmodemProcess:
                 raise StartError(f"cannot start vmodem: {e}", command=self.command) from e
         with _LIVE_LOCK:
             _LIVE.add(self)
+        try:
+            return self._wait_banner(need, timeout)
+        except BaseException:
+            self.stop()  # Ctrl-C or an error while waiting: never leave it running
+            raise
+
+    def _wait_banner(self, need: Callable[[Banner], List[str]], timeout: float) -> Banner:
+        assert self.popen is not None
         deadline = time.monotonic() + timeout
         grace: Optional[float] = None
         while True:
@@ -165,7 +173,8 @@ class VmodemProcess:
                 output = self.output()
                 self.stop()
                 raise StartError(
-                    f"vmodem did not print its {', '.join(missing)} line"
+                    f"vmodem did not print its {' and '.join(missing)} "
+                    + ("line" if len(missing) == 1 else "lines")
                     + (" (the start-up message is complete without it)" if grace else
                        f" within {timeout:g} s"),
                     command=self.command,

@@ -172,7 +172,11 @@ class Fleet:
             raise VmodemError("this Fleet is already started")
         self.workdir = self._workdir_opt or Path(tempfile.mkdtemp(prefix="vmodem-fleet-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
-        cmd = self.command()
+        try:
+            cmd = self.command()
+        except BaseException:
+            self._cleanup()
+            raise
 
         def need(banner: Banner) -> List[str]:
             missing = []

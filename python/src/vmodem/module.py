@@ -202,7 +202,11 @@ class Module:
             self._trace_path = self.workdir / "trace.jsonl"
         elif self._trace_opt:
             self._trace_path = Path(self._trace_opt)
-        cmd = self.command()
+        try:
+            cmd = self.command()
+        except BaseException:
+            self._cleanup_files()
+            raise
         wants_control = "--control" in cmd
 
         def need(banner: Banner) -> List[str]:
