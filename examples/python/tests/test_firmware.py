@@ -8,11 +8,16 @@ that reach an outside subscriber, and what the firmware did to get them there.
 
 from __future__ import annotations
 
+import os
 import queue
+import shutil
+import socket
+import subprocess
+import tempfile
 import threading
 import time
 import uuid
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -30,10 +35,13 @@ pending_control = pytest.mark.vmodem_requires(
 class Subscriber:
     """An MQTT client outside the module, on the same broker: what the cloud side sees."""
 
-    def __init__(self, broker: Tuple[str, int], topic: str) -> None:
+    def __init__(self, broker: Tuple[str, int], topic: str,
+                 credentials: Optional[Tuple[str, str]] = None) -> None:
         self.messages: "queue.Queue[Tuple[str, bytes]]" = queue.Queue()
         self._subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:8]}")
+        if credentials:
+            self.client.username_pw_set(*credentials)
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda c, u, mid, rcs, p: self._subscribed.set()
         self.client.on_message = lambda c, u, m: self.messages.put((m.topic, bytes(m.payload)))
@@ -115,10 +123,77 @@ def test_broker_refuses_a_wrong_password_and_accepts_the_right_one(
         fw.run([b"never"])
     assert refused.value.ret_code in (4, 5)  # bad user name or password / not authorized
     fw.settings.password = "s3cret"
-    fw.command("AT+QMTCLOSE=0")
-    fw.wait_urc("+QMTCLOSE: 0,", 5)
     assert fw.run([b"let in"]) == 1
     assert cloud.take(1) == [b"let in"]
+
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+@pytest.fixture
+def mosquitto_with_users() -> Iterator[Tuple[str, int]]:
+    """Debian's mosquitto on a loopback port, accepting only device-1 / s3cret and cloud / c."""
+    if not os.path.exists(MOSQUITTO) or not shutil.which("mosquitto_passwd"):
+        pytest.skip("mosquitto is not installed: apt-get install mosquitto (bash .ci/run does)")
+    # Started as root, mosquitto drops to its own user: its files must be readable by it.
+    folder = tempfile.mkdtemp(prefix="vmodem-mosquitto-")
+    os.chmod(folder, 0o755)
+    passwords = os.path.join(folder, "passwords")
+    open(passwords, "w").close()
+    for user, password in (("device-1", "s3cret"), ("cloud", "c")):
+        subprocess.run(["mosquitto_passwd", "-b", passwords, user, password], check=True)
+    os.chmod(passwords, 0o644)
+    with socket.socket() as probe:  # mosquitto cannot take port 0: take a free one, then give it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = os.path.join(folder, "mosquitto.conf")
+    with open(config, "w") as f:
+        f.write(f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
+                "persistence false\n")
+    os.chmod(config, 0o644)
+    broker = subprocess.Popen([MOSQUITTO, "-c", config], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if broker.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"mosquitto did not start on port {port}")
+                time.sleep(0.05)
+        yield ("127.0.0.1", port)
+    finally:
+        broker.terminate()  # our own child, by its pid
+        try:
+            broker.wait(5)
+        except subprocess.TimeoutExpired:
+            broker.kill()
+            broker.wait(5)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.vmodem(broker=False)
+def test_mosquitto_refuses_a_wrong_password_and_accepts_the_right_one(
+    vmodem_module: vmodem.Module, line: "serial.Serial", mosquitto_with_users: Tuple[str, int],
+    topic: str,
+) -> None:
+    """The same refusal against a broker of your own (Module(broker=False))."""
+    host, port = mosquitto_with_users
+    sub = Subscriber(mosquitto_with_users, topic, credentials=("cloud", "c"))
+    try:
+        fw = Firmware(line, Settings(host, port, topic=topic, username="device-1", password="bad"))
+        fw.boot()
+        with pytest.raises(BrokerRefused) as refused:
+            fw.run([b"never"])
+        assert refused.value.ret_code in (4, 5), refused.value
+        assert fw.counters.connects == 0
+        fw.settings.password = "s3cret"
+        assert fw.run([b"let in"]) == 1
+        assert sub.take(1) == [b"let in"]
+    finally:
+        sub.close()
 
 
 @pending_control
