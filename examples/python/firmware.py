@@ -10,7 +10,8 @@ application note and of drivers in the field:
 2. connect: ``AT+QMTCFG="version",0,4``, ``AT+QMTOPEN=0,...`` then ``+QMTOPEN: 0,0``,
    ``AT+QMTCONN=0,...`` then ``+QMTCONN: 0,0,0`` (a non-zero return code is a refusal);
 3. publish: ``AT+QMTPUBEX=0,<id>,1,0,"topic",<len>``, the payload after the ``>`` prompt, then
-   ``OK`` and ``+QMTPUBEX: 0,<id>,0``;
+   ``OK`` and ``+QMTPUBEX: 0,<id>,0`` (on a BG96, whose ``AT+QMTPUBEX`` takes the payload
+   inline, the note's ``AT+QMTPUB=0,<id>,1,0,"topic",<len>`` and ``+QMTPUB: 0,<id>,0``);
 4. recover: ``+QMTSTAT`` (the module closed the link), ``+QIURC: "pdpdeact"`` (the network
    dropped the PDP context) and an unexpected ``RDY`` (the module rebooted) all lead back to the
    step that is needed, and the message that was not acknowledged is sent again.
@@ -95,6 +96,7 @@ class Firmware:
         self._link_up = False
         self._pdp_lost = False
         self._rebooted = False
+        self.model = ""  # AT+CGMM: picks the publish command
         #: Called when the module shows the ``>`` prompt, before the payload is written (tests
         #: use it to make something happen mid-publish).
         self.on_prompt: Optional[Callable[[], None]] = None
@@ -242,6 +244,7 @@ class Firmware:
         self.command("AT")
         self.command("ATE0")
         self.command("AT+CMEE=1")
+        self.model = (self.command("AT+CGMM") or [""])[0]
         self._until(lambda: "+CPIN: READY" in self.command("AT+CPIN?", 5), s.boot_timeout, "SIM READY")
         self._until(self._registered, s.register_timeout, "registration (AT+CEREG? stat 1 or 5)")
         self._ensure_pdp()
@@ -305,16 +308,27 @@ class Firmware:
         """One QoS 1 publish, acknowledged by ``+QMTPUBEX: 0,<id>,0``."""
         self._msg_id = self._msg_id % 65535 + 1
         msg_id = self._msg_id
+        verb = "QMTPUB" if self.model.startswith("BG9") else "QMTPUBEX"
         self.command(
-            f'AT+QMTPUBEX=0,{msg_id},1,0,"{self.settings.topic}",{len(payload)}',
+            f'AT+{verb}=0,{msg_id},1,0,"{self.settings.topic}",{len(payload)}',
             timeout=5,
             prompt=payload,
         )
-        done = self.wait_urc(f"+QMTPUBEX: 0,{msg_id},", 20)
+        done = self.wait_urc(f"+{verb}: 0,{msg_id},", 20)
         if done.split(",")[2] != "0":
             self._link_up = False
             raise LinkLost(f"publish not acknowledged: {done}")
         self.counters.published += 1
+
+    def _close_quietly(self) -> None:
+        """Closes client 0 if it is still open (its state is unknown after an error)."""
+        try:
+            self.command("AT+QMTCLOSE=0")
+            self.wait_urc("+QMTCLOSE: 0,", 10)
+        except Rebooted:
+            self.counters.reboots_seen += 1
+        except ModemError:
+            pass  # already closed: ERROR
 
     # -- the application ------------------------------------------------------------------
 
@@ -346,6 +360,7 @@ class Firmware:
                     self._note(f"recovering: {e}")
                     self._link_up = False
                     time.sleep(min(0.2 * 2**attempt, 2.0))
+                    self._close_quietly()
             else:
                 raise ModemError(f"gave up publishing {payload!r} after "
                                  f"{self.settings.max_attempts} attempts: {self.counters.log[-3:]}")

@@ -13,13 +13,20 @@ try:
 except ImportError:  # from a checkout, not installed
     sys.path.insert(0, str(SRC))
 
-pytest_plugins = ["pytester"]
+
+def _plugin_installed() -> bool:
+    from importlib.metadata import entry_points
+
+    try:
+        group = entry_points(group="pytest11")  # Python 3.10+
+    except TypeError:
+        return False
+    return any(ep.value == "vmodem.pytest_plugin" for ep in group)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    manager = config.pluginmanager
-    if not any(manager.has_plugin(name) for name in ("vmodem", "vmodem.pytest_plugin")):
-        manager.import_plugin("vmodem.pytest_plugin")
+# Installed, pytest loads the plugin by its entry point; from the sources, this conftest does.
+pytest_plugins = ['pytester'] + ([] if _plugin_installed() else ["vmodem.pytest_plugin"])
+
 
 
 @pytest.fixture(scope="session")
