@@ -16,6 +16,7 @@ With pytest the plugin gives a ``vmodem_module`` fixture; see the README.
 
 from __future__ import annotations
 
+from . import trace, types
 from ._binary import find_binary
 from .control import Control, Fault, FleetFault
 from .errors import (

@@ -76,20 +76,25 @@ def _binary_opt(config: pytest.Config) -> Optional[str]:
     return str(path) if path.exists() else str(value)
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Skips tests marked ``vmodem_requires`` whose binary lacks the flags."""
-    for marker in item.iter_markers("vmodem_requires"):
-        command = str(marker.kwargs.get("command", "run"))
-        reason = str(marker.kwargs.get("reason", ""))
-        try:
-            binary = _binary.find_binary(_binary_opt(item.config))
-        except VmodemError:
-            return  # the fixture reports the missing binary as an error, not a skip
-        have = _binary.flags(binary, command)
-        missing = [f for f in marker.args if have is None or f not in have]
-        if missing:
-            what = f"`vmodem {command}`" if have is None else f"`vmodem {command} {' '.join(missing)}`"
-            pytest.skip(f"pending: {binary} has no {what}" + (f" ({reason})" if reason else ""))
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    """Marks tests ``vmodem_requires`` whose binary lacks the flags as skipped (pending)."""
+    binary: Optional[str] = None
+    for item in items:
+        for marker in item.iter_markers("vmodem_requires"):
+            if binary is None:
+                try:
+                    binary = _binary.find_binary(_binary_opt(config))
+                except VmodemError:
+                    return  # the fixture reports the missing binary as an error, not a skip
+            command = str(marker.kwargs.get("command", "run"))
+            reason = str(marker.kwargs.get("reason", ""))
+            have = _binary.flags(binary, command)
+            missing = [f for f in marker.args if have is None or f not in have]
+            if missing:
+                what = f"`vmodem {command}`" if have is None else f"`vmodem {command} {' '.join(missing)}`"
+                text = f"pending: {binary} has no {what}" + (f" ({reason})" if reason else "")
+                item.add_marker(pytest.mark.skip(reason=text))
+                break
 
 
 def _merged(item: pytest.Item, name: str) -> Tuple[Tuple[Any, ...], Dict[str, Any]]:
