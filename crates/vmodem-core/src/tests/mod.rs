@@ -5,6 +5,7 @@
 
 mod boot;
 mod commands;
+mod crlf;
 mod engine;
 mod files;
 mod harness;
