@@ -30,7 +30,11 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `+QMTSTAT` error codes (application note table 3).
 pub(crate) mod stat {
-    /// Connection closed or reset by the peer.
+    /// Connection closed or reset by the peer. Also the code when the module
+    /// closes the link because the broker broke MQTT (garbage, a packet the
+    /// state does not allow, one too large): table 3 has no code of its own
+    /// for that, and 1's remedy, reopening, is the host's way out
+    /// (docs/decisions.md, "+QMTSTAT causes").
     pub(crate) const PEER_CLOSED: u8 = 1;
     /// PINGREQ timed out or failed.
     pub(crate) const PING_TIMEOUT: u8 = 2;
