@@ -13,5 +13,6 @@ mod mqtt;
 mod mqtt_chapter5;
 mod mqtt_robustness;
 mod network;
+mod results;
 mod robustness;
 mod ssl;
