@@ -3,6 +3,16 @@
 //! Strings are double-quoted with no escape mechanism: the first `"` ends the
 //! string (module-behaviour.md, "Framing"). A JSON payload given inline
 //! therefore arrives cut at its first quote, as on a real module.
+//!
+//! **Numbers: one rule for every command** (docs/decisions.md, "Numeric
+//! parameters"). A numeric parameter is decimal: digits, leading zeros
+//! allowed, a `-` in front allowed (the command's range then refuses what it
+//! does not take). No `+`, no `0x`, no spaces inside: `0x3c`, `+3` and `1e2`
+//! are not numbers, and the command answers `ERROR`. V.250 §5.4.2.1 lets a
+//! command define hexadecimal constants; the commands that do (cipher suites,
+//! band masks) read them with [`Arg::hex`]. Every handler reads its numbers
+//! through [`Arg::int`], [`Arg::int_in`] or [`Arg::hex`], so every command
+//! follows the rule.
 
 use std::ops::RangeInclusive;
 
@@ -13,7 +23,8 @@ pub enum Arg {
     Empty,
     /// A quoted string, quotes removed, bytes as typed.
     Str(Vec<u8>),
-    /// An unquoted token: a number (`5`, `-1`, `0xFFFF`) or a bare word.
+    /// An unquoted token: a number (`5`, `-1`, `0xFFFF` where hexadecimal is
+    /// allowed) or a bare word.
     Token(Vec<u8>),
 }
 
@@ -36,25 +47,45 @@ impl Arg {
         matches!(self, Arg::Empty)
     }
 
-    /// Reads a decimal (optionally signed) or `0x` hexadecimal integer.
+    /// Reads a decimal integer: digits, maybe after a `-` (module docs).
     pub fn int(&self) -> Result<i64, ArgError> {
-        let tok = match self {
-            Arg::Token(t) => t,
-            Arg::Empty => return Err(ArgError::Missing),
-            Arg::Str(_) => return Err(ArgError::NotANumber),
+        let tok = self.token()?;
+        let digits = tok.strip_prefix(b"-").unwrap_or(tok);
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return Err(ArgError::NotANumber);
+        }
+        // ASCII digits and a sign: valid UTF-8; too many digits do not parse.
+        std::str::from_utf8(tok)
+            .ok()
+            .and_then(|t| t.parse::<i64>().ok())
+            .ok_or(ArgError::NotANumber)
+    }
+
+    /// Reads a hexadecimal constant, for the parameters a command defines as
+    /// hexadecimal (V.250 §5.4.2.1): hex digits in either case, with or
+    /// without a `0x`/`0X` prefix, at most 128 bits (`0xFFFF`, `C02F`,
+    /// `0x42000000000000381A`).
+    pub fn hex(&self) -> Result<u128, ArgError> {
+        let tok = self.token()?;
+        let digits = match tok {
+            [b'0', b'x' | b'X', rest @ ..] => rest,
+            _ => tok,
         };
-        let text = std::str::from_utf8(tok).map_err(|_| ArgError::NotANumber)?;
-        let parsed = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"))
-        {
-            i64::from_str_radix(hex, 16).ok()
-        } else if text.bytes().enumerate().all(|(i, c)| {
-            c.is_ascii_digit() || (i == 0 && (c == b'-' || c == b'+') && text.len() > 1)
-        }) {
-            text.parse::<i64>().ok()
-        } else {
-            None
-        };
-        parsed.ok_or(ArgError::NotANumber)
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_hexdigit) {
+            return Err(ArgError::NotANumber);
+        }
+        std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| u128::from_str_radix(d, 16).ok())
+            .ok_or(ArgError::NotANumber)
+    }
+
+    fn token(&self) -> Result<&[u8], ArgError> {
+        match self {
+            Arg::Token(t) => Ok(t),
+            Arg::Empty => Err(ArgError::Missing),
+            Arg::Str(_) => Err(ArgError::NotANumber),
+        }
     }
 
     /// Reads an integer and checks it lies in `range`.
@@ -136,21 +167,64 @@ mod tests {
     }
 
     #[test]
-    fn integers() {
-        assert_eq!(tok("42").int(), Ok(42));
-        assert_eq!(tok("-1").int(), Ok(-1));
-        assert_eq!(tok("+7").int(), Ok(7));
-        assert_eq!(tok("0xFFFF").int(), Ok(0xFFFF));
-        assert_eq!(
-            tok("99999999999999999999999").int(),
-            Err(ArgError::NotANumber)
-        );
-        assert_eq!(tok("1a").int(), Err(ArgError::NotANumber));
-        assert_eq!(tok("-").int(), Err(ArgError::NotANumber));
-        assert_eq!(Arg::Str(b"1".to_vec()).int(), Err(ArgError::NotANumber));
+    fn integers_are_decimal() {
+        let nan = Err(ArgError::NotANumber);
+        for (text, want) in [
+            ("42", Ok(42)),
+            ("0", Ok(0)),
+            ("007", Ok(7)),
+            ("-1", Ok(-1)),
+            ("-0", Ok(0)),
+            ("9223372036854775807", Ok(i64::MAX)),
+            // The issue's cases: hexadecimal and a plus sign are not decimal.
+            ("0x2", nan),
+            ("0x3c", nan),
+            ("0X3C", nan),
+            ("+3", nan),
+            ("+", nan),
+            ("-", nan),
+            ("--1", nan),
+            ("1-", nan),
+            ("1a", nan),
+            ("1e2", nan),
+            ("1.0", nan),
+            ("1 2", nan),
+            ("３", nan), // a full-width digit is not an ASCII digit
+            ("99999999999999999999999", nan),
+        ] {
+            assert_eq!(tok(text).int(), want, "{text:?}");
+        }
+        assert_eq!(Arg::Str(b"1".to_vec()).int(), nan);
         assert_eq!(Arg::Empty.int(), Err(ArgError::Missing));
         assert_eq!(tok("6").int_in(0..=5), Err(ArgError::OutOfRange));
+        assert_eq!(tok("-1").int_in(0..=5), Err(ArgError::OutOfRange));
         assert_eq!(tok("5").int_in(0..=5), Ok(5));
+        assert_eq!(tok("0x5").int_in(0..=5), nan);
+    }
+
+    #[test]
+    fn hex_constants_where_a_command_defines_them() {
+        let nan = Err(ArgError::NotANumber);
+        for (text, want) in [
+            ("0xFFFF", Ok(0xFFFF)),
+            ("0XFFFF", Ok(0xFFFF)),
+            ("0xc02f", Ok(0xC02F)),
+            ("C02F", Ok(0xC02F)),
+            ("0", Ok(0)),
+            ("0x0", Ok(0)),
+            ("0x42000000000000381A", Ok(0x42_0000_0000_0000_381A)),
+            ("0x", nan),
+            ("x1", nan),
+            ("-1", nan),
+            ("+1", nan),
+            ("0xG", nan),
+            ("0x1 ", nan),
+            ("0x1000000000000000000000000000000000", nan),
+        ] {
+            assert_eq!(tok(text).hex(), want, "{text:?}");
+        }
+        assert_eq!(Arg::Str(b"0x1".to_vec()).hex(), nan);
+        assert_eq!(Arg::Empty.hex(), Err(ArgError::Missing));
     }
 
     #[test]

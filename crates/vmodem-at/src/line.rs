@@ -56,6 +56,12 @@ impl LineEditor {
         !self.buf.is_empty() || self.overflow
     }
 
+    /// True right after the S3 that ended a line, until the next character:
+    /// an LF now would be the second half of a CR LF.
+    pub fn ended_by_s3(&self) -> bool {
+        self.after_cr
+    }
+
     /// Forgets a partly typed line.
     pub fn clear(&mut self) {
         self.buf = Vec::new();

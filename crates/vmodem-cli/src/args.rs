@@ -364,6 +364,8 @@ pub(crate) struct RunArgs {
 
     /// Resolve NAME to IP for the module's connections before asking the system
     /// resolver, e.g. --hosts broker.example.com=127.0.0.1. Repeatable. Default: none.
+    /// With --broker-tls each NAME is also put in the built-in broker's certificate, so
+    /// firmware with a cloud broker's name built in verifies the built-in broker.
     #[arg(long = "hosts", value_name = "NAME=IP", value_parser = parse_host)]
     pub(crate) hosts: Vec<(String, IpAddr)>,
 
@@ -397,9 +399,10 @@ pub(crate) struct RunArgs {
     pub(crate) ufs_size: usize,
 
     /// Let the built-in broker also listen with TLS (see --broker-tls-listen), with a CA
-    /// and a certificate for localhost, 127.0.0.1 and ::1 made on first use and kept in
-    /// the state directory. The start-up message shows the AT commands that upload the CA
-    /// and turn TLS on.
+    /// and a certificate for localhost, 127.0.0.1, ::1 and every --hosts NAME, made on
+    /// first use and kept in the state directory (the certificate is made again, by the
+    /// same CA, when the names change). The start-up message shows the AT commands that
+    /// upload the CA and turn TLS on.
     #[arg(long, conflicts_with = "no_broker")]
     pub(crate) broker_tls: bool,
 

@@ -38,13 +38,18 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
     let certs = match (args.broker_tls, &state) {
         (true, Some(state)) => {
             let dir = state.join("broker-tls");
-            Some(BrokerCerts::load_or_create(&dir).with_context(|| {
-                format!(
-                    "cannot make or read the built-in broker's TLS certificates in {}: pass \
-                     --state-dir with a writable directory",
-                    dir.display()
-                )
-            })?)
+            // Each --hosts name goes into the certificate too (issue 9).
+            let names: Vec<String> = args.hosts.iter().map(|(name, _)| name.clone()).collect();
+            Some(
+                BrokerCerts::load_or_create_for(&dir, &names).with_context(|| {
+                    format!(
+                        "cannot make or read the built-in broker's TLS certificates in {}: pass \
+                         --state-dir with a writable directory, and --hosts names that are DNS \
+                         names",
+                        dir.display()
+                    )
+                })?,
+            )
         }
         (true, None) => anyhow::bail!(
             "--broker-tls keeps its certificates in the state directory, and there is none \
@@ -274,7 +279,8 @@ fn write_tls_banner(
     };
     writeln!(
         out,
-        "tls:    {addr} (built in, MQTT 3.1.1 over TLS; certificate for localhost, 127.0.0.1, ::1)"
+        "tls:    {addr} (built in, MQTT 3.1.1 over TLS; certificate for {})",
+        certs.names().join(", ")
     )?;
     writeln!(out, "ca:     {} ({size} bytes)", ca.display())?;
     writeln!(

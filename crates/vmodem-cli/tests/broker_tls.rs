@@ -24,6 +24,10 @@ struct Vmodem {
 
 impl Vmodem {
     fn start(state: &Path) -> Vmodem {
+        Vmodem::start_with(state, &[])
+    }
+
+    fn start_with(state: &Path, extra: &[&str]) -> Vmodem {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
             .args([
                 "run",
@@ -35,6 +39,7 @@ impl Vmodem {
             .args(["--broker-tls", "--broker-tls-listen", "127.0.0.1:0"])
             .arg("--state-dir")
             .arg(state)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -325,6 +330,64 @@ async fn the_broker_tls_listener_works_with_the_printed_commands_and_state_survi
         round_trip(&modem).await;
         drop(modem);
         assert!(vmodem.terminate().await.success(), "{}", vmodem.stderr());
+    })
+    .await;
+}
+
+/// Issue 9: `--broker-tls --hosts NAME=127.0.0.1` puts NAME in the built-in
+/// broker's certificate, so firmware with a cloud broker's name built in
+/// verifies the broker (seclevel 1, the module's clock); a later run with
+/// another name gets a new certificate from the same CA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_names_go_into_the_broker_certificate_and_the_ca_stays() {
+    within(LIMIT, async {
+        let state = ScratchDir::new("cli-hosts");
+        let mut ca_first = None;
+        for name in [
+            "a1zgnxur10j8ux.iot.us-east-1.amazonaws.com",
+            "mqtt.example.net",
+        ] {
+            let hosts = format!("{name}=127.0.0.1");
+            let mut vmodem = Vmodem::start_with(state.path(), &["--hosts", &hosts]);
+            let text = vmodem.banner().await;
+            assert!(
+                text.contains(&format!(
+                    "certificate for localhost, 127.0.0.1, ::1, {name})"
+                )),
+                "{text}"
+            );
+            let banner = parse(&text);
+            let ca = std::fs::read(&banner.ca).expect("the printed CA file");
+            match &ca_first {
+                None => ca_first = Some(ca.clone()),
+                Some(first) => {
+                    assert_eq!(&ca, first, "the CA stays when the names change");
+                    assert!(
+                        vmodem.stderr().contains("made a new server certificate"),
+                        "{}",
+                        vmodem.stderr()
+                    );
+                }
+            }
+            let modem = attach(banner.serial).await;
+            // The printed commands, with the cloud name in place of the IP.
+            let (_, port) = open_args(banner.tls_commands.last().unwrap());
+            let mut commands = banner.tls_commands.clone();
+            *commands.last_mut().unwrap() = format!("AT+QMTOPEN=0,\"{name}\",{port}");
+            modem
+                .qsslcfg_ignorelocaltime(2, false)
+                .await
+                .expect("ignorelocaltime");
+            assert_eq!(
+                follow(&modem, &commands, &ca).await,
+                0,
+                "{}",
+                vmodem.stderr()
+            );
+            round_trip(&modem).await;
+            drop(modem);
+            assert!(vmodem.terminate().await.success(), "{}", vmodem.stderr());
+        }
     })
     .await;
 }

@@ -101,6 +101,10 @@ pub(crate) struct Engine {
     pub(crate) out: Vec<u8>,
     /// How many more CR/LF/Ctrl-Z bytes to swallow after a fixed-length payload.
     pub(crate) swallow: u8,
+    /// The command line that gave the data-entry prompt ended with S3, and
+    /// its prompt has not been handed to the driver yet: an LF now is the
+    /// second half of the host's CR LF, not payload ([`Engine::lf_ends_line`]).
+    terminator_lf: bool,
 }
 
 /// Most input kept while a command executes. A host that sends more than this
@@ -121,6 +125,7 @@ impl Engine {
             urc_bytes: 0,
             out: Vec::new(),
             swallow: 0,
+            terminator_lf: false,
         }
     }
 
@@ -164,6 +169,35 @@ impl Engine {
         }
     }
 
+    /// A data entry begins, its prompt queued in [`out`](Self::out):
+    /// `after_s3` says whether the command line that asked for it was ended
+    /// by S3 (not by `A/`).
+    ///
+    /// **The CR LF rule** (docs/decisions.md, "LF after a data-entry
+    /// command"): hosts that end lines with CR LF write both in one go, so
+    /// the LF reaches the module right after the CR, before the module's
+    /// prompt has left for the host. Such an LF belongs to the terminator and
+    /// is dropped; any later byte, an LF included, is data. A host that waits
+    /// for the prompt (`> `, `CONNECT`) before it sends its payload can only
+    /// send that payload after the prompt was handed out, so a payload that
+    /// starts with LF keeps it.
+    pub(crate) fn data_entry_started(&mut self, after_s3: bool) {
+        self.terminator_lf = after_s3;
+    }
+
+    /// The driver took the module's output (every byte of it, the prompt
+    /// included): from now on an LF is data. Called from the one place that
+    /// hands host output to the driver ([`Modem::poll_host_output`](crate::Modem::poll_host_output)).
+    pub(crate) fn host_output_taken(&mut self) {
+        self.terminator_lf = false;
+    }
+
+    /// True if `b`, the first byte of a data entry, is the LF of the host's
+    /// CR LF and must be dropped. Any first byte closes the window.
+    pub(crate) fn lf_ends_line(&mut self, b: u8) -> bool {
+        std::mem::take(&mut self.terminator_lf) && b == b'\n'
+    }
+
     /// Forgets everything in flight (power-down, restart); settings stay.
     pub(crate) fn reset_line(&mut self) {
         self.editor.clear();
@@ -173,5 +207,6 @@ impl Engine {
         self.urcs = VecDeque::new();
         self.urc_bytes = 0;
         self.swallow = 0;
+        self.terminator_lf = false;
     }
 }

@@ -81,11 +81,14 @@ pub enum NetAction {
 /// ever sees the link open, fail ([`ConnectError::Tls`] for a failed handshake,
 /// which the host sees as `+QMTOPEN: c,-1`) or carry plaintext.
 ///
-/// The core fills it at `AT+QMTOPEN` time. A security level that needs a
-/// certificate file which does not exist then never reaches the driver: the
-/// host gets `+QMTOPEN: c,-1` at once. So `ca_cert` is `Some` exactly when the
-/// server must be verified, and `client_cert`/`client_key` are `Some` exactly
-/// when the module has a client identity to present.
+/// The core fills it at `AT+QMTOPEN` time. A security level that needs a CA
+/// certificate which does not exist then never reaches the driver: the host
+/// gets `+QMTOPEN: c,-1` at once (and the driver a
+/// [`ModemEvent::OpenFailed`] saying why). So `ca_cert` is `Some` exactly
+/// when the server must be verified, and `client_cert`/`client_key` are
+/// `Some` exactly when the module has a client identity to present; at
+/// seclevel 2 without one, [`client_identity_missing`](Self::client_identity_missing)
+/// says why.
 ///
 /// `Debug` shows the certificate and key files by length only, so logging the
 /// settings does not leak a private key.
@@ -115,13 +118,20 @@ pub struct TlsSettings {
     /// connect with [`ConnectError::Tls`].
     pub ca_cert: Option<Vec<u8>>,
     /// The client certificate (chain), PEM as uploaded (`"clientcert"`): `Some`
-    /// exactly when `seclevel` is [`SecLevel::ServerAndClient`]. Present it if
-    /// the server asks for a client certificate.
+    /// when `seclevel` is [`SecLevel::ServerAndClient`] and both it and
+    /// `clientkey` exist. Present it if the server asks for a client
+    /// certificate.
     pub client_cert: Option<Vec<u8>>,
     /// The client's private key, PEM as uploaded (`"clientkey"`): `Some`
     /// exactly when `client_cert` is. Bytes that do not parse as a key fail the
     /// connect with [`ConnectError::Tls`].
     pub client_key: Option<Vec<u8>>,
+    /// At seclevel 2 without a client identity, why there is none (which of
+    /// `clientcert`/`clientkey` is not set or does not exist), in words for
+    /// the log: the link is still attempted, as the level presents a
+    /// certificate only "if requested by the remote server", and fails only
+    /// if the server asks for one. `None` otherwise.
+    pub client_identity_missing: Option<String>,
     /// `"ignorelocaltime"`: when true, do not reject a certificate for being
     /// expired or not yet valid; when false, check validity periods against
     /// [`local_time_ms`](Self::local_time_ms). Only matters when `ca_cert` is `Some`.
@@ -153,6 +163,7 @@ impl TlsSettings {
             ca_cert: None,
             client_cert: None,
             client_key: None,
+            client_identity_missing: None,
             ignore_local_time: true,
             negotiate_timeout: core::time::Duration::from_secs(300),
             sni: false,
@@ -181,6 +192,7 @@ impl core::fmt::Debug for TlsSettings {
             .field("ca_cert", &Len(&self.ca_cert))
             .field("client_cert", &Len(&self.client_cert))
             .field("client_key", &Len(&self.client_key))
+            .field("client_identity_missing", &self.client_identity_missing)
             .field("ignore_local_time", &self.ignore_local_time)
             .field("negotiate_timeout", &self.negotiate_timeout)
             .field("sni", &self.sni)
@@ -368,5 +380,15 @@ pub enum ModemEvent {
     UfsFileDeleted {
         /// The file's name in UFS, without a `UFS:` prefix.
         name: String,
+    },
+    /// The module answered `+QMTOPEN: <client>,-1` without asking the driver
+    /// for a link (the SSL context's CA certificate is missing): the host has
+    /// no finer code, so a driver logs `reason` (at info level) for the person
+    /// at the host.
+    OpenFailed {
+        /// `<client_idx>`, 0–5.
+        client: u8,
+        /// Why, in words, with the way out.
+        reason: String,
     },
 }

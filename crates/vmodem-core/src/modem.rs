@@ -150,6 +150,7 @@ impl Modem {
         if self.engine.out.is_empty() {
             None
         } else {
+            self.engine.host_output_taken();
             Some(std::mem::take(&mut self.engine.out))
         }
     }
@@ -384,6 +385,11 @@ impl Modem {
                     // What the line produced so far, then the prompt, go out now.
                     self.engine.out.extend_from_slice(&response);
                     self.engine.out.extend_from_slice(&entry.prompt);
+                    let after_s3 = self.engine.editor.ended_by_s3();
+                    self.engine.data_entry_started(after_s3);
+                    // The line is over: a later prompt on it (after the data)
+                    // is not right after its S3.
+                    self.engine.editor.clear();
                     self.timers.set(Timer::DataEntry, now + entry.idle_timeout);
                     let empty = entry.end == DataEnd::Fixed(0);
                     self.engine.state = State::Data(Box::new(DataState {
@@ -451,6 +457,10 @@ impl Modem {
     // ---- data entry -----------------------------------------------------
 
     fn data_byte(&mut self, now: Instant, b: u8) {
+        if self.engine.lf_ends_line(b) {
+            // The LF of the command line's CR LF (Engine::data_entry_started).
+            return;
+        }
         let State::Data(data) = &mut self.engine.state else {
             return;
         };

@@ -12,12 +12,17 @@
 //!
 //! Certificate files are named, not read, by `AT+QSSLCFG`: a name that does
 //! not exist yet is accepted, and the file is read when `AT+QMTOPEN` runs.
-//! **Decision:** if the security level needs a file that does not exist then
-//! (level 1: the CA certificate; level 2: also the client certificate and
-//! key), the link is not attempted and the host gets `+QMTOPEN: c,-1` right
-//! after `OK`, the code a real module gives for a failed handshake
-//! (module-behaviour.md, "TLS"; the EG800K fails the same way with no
-//! certificate). Files the level does not use are not passed to the driver.
+//! **Decision:** if the security level needs a CA certificate (levels 1 and
+//! 2) that does not exist then, the link is not attempted and the host gets
+//! `+QMTOPEN: c,-1` right after `OK`, the code a real module gives for a
+//! failed handshake (module-behaviour.md, "TLS"; the EG800K fails the same
+//! way with no certificate); the driver is told why
+//! ([`ModemEvent::OpenFailed`](crate::ModemEvent::OpenFailed)). Level 2 is
+//! "server and client authentication *if requested by the remote server*"
+//! (the SSL manual): without a client certificate and key (not set, or a
+//! file missing) the link is attempted, and fails only if the server asks
+//! for a certificate; [`TlsSettings::client_identity_missing`] says why
+//! there is none. Files the level does not use are not passed to the driver.
 
 use core::time::Duration;
 
@@ -71,9 +76,10 @@ impl Default for SslContext {
     }
 }
 
-/// A certificate or key file the security level needs does not exist.
+/// The CA certificate the security level needs cannot be read; the text
+/// says why, for the driver's log.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct MissingFile;
+pub(crate) struct MissingFile(pub(crate) String);
 
 impl SslContext {
     /// What the driver needs to open a link with this context, the files read now.
@@ -83,18 +89,40 @@ impl SslContext {
         files: &Files,
         local_time_ms: i64,
     ) -> Result<TlsSettings, MissingFile> {
-        let read = |name: &str| files.get(name).map(<[u8]>::to_vec).ok_or(MissingFile);
+        let level = self.seclevel.number();
         let ca_cert = match self.seclevel {
             SecLevel::None => None,
-            _ => Some(read(&self.ca_cert)?),
-        };
-        let (client_cert, client_key) = match self.seclevel {
-            SecLevel::ServerAndClient => (
-                Some(read(&self.client_cert)?),
-                Some(read(&self.client_key)?),
+            _ => Some(
+                files
+                    .get(&self.ca_cert)
+                    .map(<[u8]>::to_vec)
+                    .ok_or_else(|| {
+                        MissingFile(format!(
+                            "seclevel {level} verifies the server against cacert, and {}",
+                            missing(context, "cacert", &self.ca_cert)
+                        ))
+                    })?,
             ),
-            _ => (None, None),
         };
+        let (mut client_cert, mut client_key, mut client_identity_missing) = (None, None, None);
+        if self.seclevel == SecLevel::ServerAndClient {
+            let cert = files.get(&self.client_cert);
+            let key = files.get(&self.client_key);
+            match (cert, key) {
+                (Some(cert), Some(key)) => {
+                    client_cert = Some(cert.to_vec());
+                    client_key = Some(key.to_vec());
+                }
+                (cert, _) => {
+                    let (what, name) = if cert.is_none() {
+                        ("clientcert", &self.client_cert)
+                    } else {
+                        ("clientkey", &self.client_key)
+                    };
+                    client_identity_missing = Some(missing(context, what, name));
+                }
+            }
+        }
         let cipher_suites = if self.cipher_suite == ALL_SUITES {
             CipherSuites::All
         } else {
@@ -108,11 +136,24 @@ impl SslContext {
             ca_cert,
             client_cert,
             client_key,
+            client_identity_missing,
             ignore_local_time: self.ignore_local_time,
             negotiate_timeout: Duration::from_secs(u64::from(self.negotiate_time)),
             sni: self.sni,
             local_time_ms,
         })
+    }
+}
+
+/// `AT+QSSLCFG="<what>",<context>` names no file, or one that does not exist.
+fn missing(context: u8, what: &str, name: &str) -> String {
+    if name.is_empty() {
+        format!("SSL context {context} has no {what} (AT+QSSLCFG=\"{what}\",{context},\"<file>\")")
+    } else {
+        format!(
+            "the {what} file of SSL context {context}, {name:?}, does not exist (AT+QFLST; \
+             upload it with AT+QFUPL)"
+        )
     }
 }
 
@@ -148,12 +189,47 @@ mod tests {
         let got = ctx.tls_settings(0, &files, 0).unwrap();
         assert_eq!(got.ca_cert.as_deref(), Some(&b"CA"[..]));
         assert_eq!(got.client_key, None);
+        // Level 2 without a client identity still connects; the driver is
+        // told why there is none, for when a server asks for one.
         ctx.seclevel = SecLevel::ServerAndClient;
-        assert_eq!(ctx.tls_settings(0, &files, 0), Err(MissingFile));
+        let got = ctx.tls_settings(0, &files, 0).unwrap();
+        assert_eq!((got.client_cert, got.client_key), (None, None));
+        assert_eq!(
+            got.client_identity_missing.as_deref(),
+            Some(
+                "the clientcert file of SSL context 0, \"RAM:cc.pem\", does not exist \
+                 (AT+QFLST; upload it with AT+QFUPL)"
+            )
+        );
         files.ram.create("cc.pem", b"CC".to_vec()).unwrap();
-        assert_eq!(ctx.tls_settings(0, &files, 0), Err(MissingFile));
+        let got = ctx.tls_settings(0, &files, 0).unwrap();
+        assert_eq!(
+            got.client_cert, None,
+            "a certificate without its key is no identity"
+        );
+        assert!(got
+            .client_identity_missing
+            .unwrap()
+            .contains("clientkey file"));
         files.ram.create("ck.pem", b"CK".to_vec()).unwrap();
         let got = ctx.tls_settings(0, &files, 0).unwrap();
         assert_eq!(got.client_key.as_deref(), Some(&b"CK"[..]));
+        assert_eq!(got.client_identity_missing, None);
+        // Nothing named at all.
+        ctx.client_cert.clear();
+        let got = ctx.tls_settings(0, &files, 0).unwrap();
+        assert_eq!(
+            got.client_identity_missing.as_deref(),
+            Some("SSL context 0 has no clientcert (AT+QSSLCFG=\"clientcert\",0,\"<file>\")")
+        );
+        // The CA is needed at levels 1 and 2.
+        ctx.ca_cert = "UFS:other.pem".into();
+        let Err(MissingFile(why)) = ctx.tls_settings(0, &files, 0) else {
+            panic!("a missing cacert fails the open");
+        };
+        assert!(
+            why.starts_with("seclevel 2 verifies the server against cacert, and the cacert file"),
+            "{why}"
+        );
     }
 }

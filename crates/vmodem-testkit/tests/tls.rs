@@ -492,6 +492,89 @@ async fn a_missing_client_certificate_fails_when_mosquitto_requires_one() {
     .await;
 }
 
+/// Issue 9: seclevel 2 is "server and client authentication if requested
+/// by the remote server". Without a client certificate and key it used to
+/// answer `+QMTOPEN: c,-1` at once, with nothing in any log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seclevel_2_without_a_client_certificate_fails_only_if_the_server_asks() {
+    within(LIMIT, async {
+        let pki = TestPki::new("level 2 CA");
+        let server = pki.server(&[BROKER]);
+        let open_tls = MosquittoTls::start(&pki, &server, false).await;
+        let mutual = MosquittoTls::start(&pki, &server, true).await;
+        let ca = pki.ca_pem();
+        let module = module().await;
+        let modem = module.client();
+
+        // No clientcert or clientkey set at all (context 0); a clientcert
+        // named but never uploaded (context 1). Both connect where nobody asks.
+        for id in [0, 1] {
+            let mut level2 = Ctx::new(id, SecLevel::MutualAuth);
+            level2.ca = Some(&ca);
+            configure(modem, &level2).await;
+            if id == 1 {
+                modem
+                    .qsslcfg_clientcert(id, "RAM:never-uploaded.pem")
+                    .await
+                    .expect("clientcert");
+            }
+            assert_eq!(
+                open(modem, id, id, BROKER, open_tls.tls_port).await,
+                0,
+                "{:?}",
+                logged(&[&format!("ssl_context={id}")])
+            );
+            mqtt_round_trip(modem, id, &format!("tls/level2-{id}")).await;
+        }
+        // Against mosquitto's require_certificate, over TLS 1.3 and 1.2: -1,
+        // and the log says why, naming what is missing.
+        for (id, version) in [(2, SslVersion::All), (3, SslVersion::Tls1_2)] {
+            let mut level2 = Ctx::new(id, SecLevel::MutualAuth);
+            level2.ca = Some(&ca);
+            level2.version = Some(version);
+            configure(modem, &level2).await;
+            assert_eq!(open(modem, id, id, BROKER, mutual.tls_port).await, -1);
+            let context = format!("ssl_context={id}");
+            let why = logged(&[
+                &context,
+                &format!(
+                    "this SSL context has none to present: SSL context {id} has no clientcert"
+                ),
+            ]);
+            assert_eq!(why.len(), 1, "{:?}", logged(&[&context]));
+        }
+        module.shutdown().await;
+    })
+    .await;
+}
+
+/// Every `+QMTOPEN: c,-1` has its reason in the log at info, also the one
+/// the module gives without trying (the CA certificate is not there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_ca_certificate_fails_at_once_with_the_reason_logged() {
+    within(LIMIT, async {
+        let module = module().await;
+        let modem = module.client();
+        modem
+            .qsslcfg_seclevel(4, SecLevel::ServerAuth)
+            .await
+            .expect("seclevel");
+        modem
+            .qsslcfg_cacert(4, "RAM:not-uploaded-ca.pem")
+            .await
+            .expect("cacert");
+        assert_eq!(open(modem, 4, 4, BROKER, 8883).await, -1);
+        let why = logged(&[
+            "(+QMTOPEN: 4,-1)",
+            "seclevel 1 verifies the server against cacert, and the cacert file of SSL \
+             context 4, \"RAM:not-uploaded-ca.pem\", does not exist",
+        ]);
+        assert_eq!(why.len(), 1, "{:?}", logged(&["+QMTOPEN: 4,-1"]));
+        module.shutdown().await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sni_reaches_the_server_only_when_enabled() {
     within(LIMIT, async {

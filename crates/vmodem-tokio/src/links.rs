@@ -158,6 +158,10 @@ impl LinkTask {
                                 ?link, host, port, ssl_context = context,
                                 "TLS link failed (+QMTOPEN: {},-1): {why}", link.client()
                             ),
+                            (ConnectError::Other(why), _) => info!(
+                                ?link, host, port,
+                                "link failed (+QMTOPEN: {},-1): {why}", link.client()
+                            ),
                             _ => info!(?link, host, port, ?error, "connect failed"),
                         }
                         let _ = self.events.send(NetEvent::ConnectFailed { link, error }).await;

@@ -343,6 +343,12 @@ impl ModuleTask {
                         ufs.report("delete", &name, ufs.delete(&name));
                     }
                 }
+                ModemEvent::OpenFailed { client, reason } => {
+                    info!(
+                        client,
+                        "link not attempted (+QMTOPEN: {client},-1): {reason}"
+                    )
+                }
                 other => debug!(?other, "module event this driver does not know"),
             }
         }

@@ -16,7 +16,10 @@
 //!   `ignorelocaltime` 1, not at all ([`ModuleServerVerifier`]).
 //! - **seclevel 2** ([`SecLevel::ServerAndClient`]): as 1, and `clientcert` with
 //!   `clientkey` (PEM; PKCS#8, PKCS#1 RSA or SEC1 EC keys) are presented when
-//!   the server asks for a client certificate.
+//!   the server asks for a client certificate. Without them (not set, or not
+//!   uploaded) the handshake goes ahead and fails only if the server asks for
+//!   a certificate ("server and client authentication if requested by the
+//!   remote server"); the log then says which file is missing.
 //! - **sslversion** 3 offers TLS 1.2, 4 offers TLS 1.2 and 1.3. rustls has no
 //!   SSL 3.0, TLS 1.0 or 1.1: 0–2 fail the link before any connection.
 //! - **ciphersuite** `0xFFFF` offers every suite of the ring provider; one IANA
@@ -77,6 +80,8 @@ pub(crate) struct TlsClient {
     negotiate_timeout: Duration,
     signals: Arc<Signals>,
     has_client_cert: bool,
+    /// Why no client certificate is presented, for a server that asks for one.
+    no_client_cert: String,
 }
 
 impl fmt::Debug for TlsClient {
@@ -149,6 +154,17 @@ impl TlsClient {
             _ => None,
         };
         let has_client_cert = identity.is_some();
+        let no_client_cert = match settings.seclevel {
+            SecLevel::ServerAndClient => {
+                settings.client_identity_missing.clone().unwrap_or_else(|| {
+                    "no client certificate and key were handed to the driver".to_owned()
+                })
+            }
+            other => format!(
+                "seclevel {} presents none (seclevel 2 with clientcert and clientkey does)",
+                other.number()
+            ),
+        };
         let signals = Arc::new(Signals::default());
 
         let mut config = ClientConfig::builder_with_provider(provider)
@@ -170,6 +186,7 @@ impl TlsClient {
             negotiate_timeout: settings.negotiate_timeout,
             signals,
             has_client_cert,
+            no_client_cert,
         })
     }
 
@@ -221,8 +238,8 @@ impl TlsClient {
             return match e.kind() {
                 io::ErrorKind::UnexpectedEof if requested && !self.has_client_cert => format!(
                     "the server closed the connection during the handshake after asking for a \
-                     client certificate, which this SSL context has none of (seclevel 2 with \
-                     clientcert and clientkey): {e}"
+                     client certificate, and this SSL context has none to present: {}; {e}",
+                    self.no_client_cert
                 ),
                 io::ErrorKind::UnexpectedEof => format!(
                     "the server closed the connection during the TLS handshake (is it a TLS port?): {e}"
@@ -233,12 +250,15 @@ impl TlsClient {
         let hint = match error {
             rustls::Error::AlertReceived(alert) => {
                 let client = match (requested, self.has_client_cert) {
-                    (true, false) => {
-                        "; it asked for a client certificate and this SSL context has none \
-                         (seclevel 2 with clientcert and clientkey)"
+                    (true, false) => format!(
+                        "; it asked for a client certificate, and this SSL context has none to \
+                         present: {}",
+                        self.no_client_cert
+                    ),
+                    (true, true) => {
+                        "; it may not trust the client certificate presented".to_owned()
                     }
-                    (true, true) => "; it may not trust the client certificate presented",
-                    _ => "",
+                    _ => String::new(),
                 };
                 let alert = match alert {
                     AlertDescription::CertificateRequired => {
@@ -1058,6 +1078,35 @@ pub(crate) mod tests {
                 .unwrap_err();
             assert!(why.contains("client certificate"), "TLS 1.3 {tls13}: {why}");
             assert!(seen.lock().unwrap().received.is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn seclevel_2_without_a_client_certificate_fails_only_if_the_server_asks() {
+        let ca = Ca::new("ca");
+        let leaf = ca.leaf(&["broker.test"], (2020, 2040), false);
+        let mut level2 = settings(SecLevel::ServerAndClient, Some(&ca));
+        level2.client_identity_missing =
+            Some("the clientcert file of SSL context 2, \"RAM:client.pem\", does not exist".into());
+        for tls13 in [true, false] {
+            // A server that asks for nothing: the link opens.
+            let (port, seen) = serve(server_config(&leaf, None, tls13)).await;
+            connect(port, "broker.test", &level2)
+                .await
+                .unwrap_or_else(|e| panic!("TLS 1.3 {tls13}: {e}"));
+            assert_eq!(seen.lock().unwrap().received, b"ping");
+            // One that requires a certificate: the link fails, and says which
+            // file is missing.
+            let (port, _) = serve(server_config(&leaf, Some(&ca), tls13)).await;
+            let why = connect(port, "broker.test", &level2).await.unwrap_err();
+            assert!(
+                why.contains(
+                    "it asked for a client certificate, and this SSL context has none to \
+                     present: the clientcert file of SSL context 2, \"RAM:client.pem\", does \
+                     not exist"
+                ),
+                "TLS 1.3 {tls13}: {why}"
+            );
         }
     }
 

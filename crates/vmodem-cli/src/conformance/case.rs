@@ -28,10 +28,29 @@ pub(crate) enum Need {
     Broker,
 }
 
+/// What the runner puts after a `>` line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LineEnd {
+    /// CR (S3).
+    Cr,
+    /// CR LF, in the same write as the line.
+    CrLf,
+}
+
+impl LineEnd {
+    /// The bytes.
+    pub(crate) fn bytes(self) -> &'static [u8] {
+        match self {
+            LineEnd::Cr => b"\r",
+            LineEnd::CrLf => b"\r\n",
+        }
+    }
+}
+
 /// What a step sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Send {
-    /// A command line; CR (S3) is added.
+    /// A command line; CR (S3), or CR LF with `line-end: crlf`, is added.
     Line(String),
     /// Raw bytes after a prompt, as written (escapes resolved).
     Raw(String),
@@ -81,6 +100,9 @@ pub(crate) struct Case {
     pub(crate) covers: Vec<String>,
     /// Whether the module echoes when the case starts (`echo: on|off`).
     pub(crate) echo: bool,
+    /// What ends a `>` line (`line-end: cr|crlf`): CR alone (S3, the default),
+    /// or CR LF in the same write, as many drivers send.
+    pub(crate) line_end: LineEnd,
     pub(crate) needs: Vec<Need>,
     /// Models the case applies to (the second line of ATI); empty for all. A trailing `*`
     /// matches any rest.
@@ -147,6 +169,7 @@ pub(crate) fn parse(file: &str, source: &str) -> Result<Case, ParseError> {
         title: None,
         covers: Vec::new(),
         echo: true,
+        line_end: LineEnd::Cr,
         needs: Vec::new(),
         models: Vec::new(),
         timeout: None,
@@ -213,7 +236,7 @@ pub(crate) fn parse(file: &str, source: &str) -> Result<Case, ParseError> {
         let Some((key, value)) = line.split_once(':') else {
             return Err(err(
                 n,
-                format!("{line:?} is not a header: write `key: value` (title, covers, echo, needs, models, timeout, setup, cleanup)"),
+                format!("{line:?} is not a header: write `key: value` (title, covers, echo, line-end, needs, models, timeout, setup, cleanup)"),
             ));
         };
         let value = value.trim();
@@ -229,6 +252,18 @@ pub(crate) fn parse(file: &str, source: &str) -> Result<Case, ParseError> {
                         return Err(err(
                             n,
                             format!("echo: {other:?}: write `echo: on` or `echo: off`"),
+                        ))
+                    }
+                };
+            }
+            "line-end" => {
+                case.line_end = match value {
+                    "cr" => LineEnd::Cr,
+                    "crlf" => LineEnd::CrLf,
+                    other => {
+                        return Err(err(
+                            n,
+                            format!("line-end: {other:?}: write `line-end: cr` or `line-end: crlf`"),
                         ))
                     }
                 };
@@ -266,7 +301,7 @@ pub(crate) fn parse(file: &str, source: &str) -> Result<Case, ParseError> {
             other => {
                 return Err(err(
                     n,
-                    format!("unknown header {other:?}: the headers are title, covers, echo, needs, models, timeout, setup, cleanup"),
+                    format!("unknown header {other:?}: the headers are title, covers, echo, line-end, needs, models, timeout, setup, cleanup"),
                 ))
             }
         }
@@ -368,6 +403,9 @@ cleanup: AT+QMTCLOSE=1
         assert_eq!(c.title.as_deref(), Some("the SIM is ready"));
         assert_eq!(c.covers, ["AT+CPIN", "AT+CMEE"]);
         assert!(c.echo);
+        assert_eq!(c.line_end, LineEnd::Cr);
+        let crlf = parse("x.case", "echo: off\nline-end: crlf\n> AT\n").unwrap();
+        assert_eq!(crlf.line_end.bytes(), b"\r\n");
         assert_eq!(c.needs, [Need::Broker]);
         assert_eq!(c.timeout, Some(Duration::from_millis(2500)));
         assert_eq!((c.setup.len(), c.cleanup.len()), (1, 1));
@@ -389,6 +427,9 @@ cleanup: AT+QMTCLOSE=1
         assert_eq!(e.line, 3);
         assert!(e.message.contains("headers come before"), "{e}");
         assert!(bad("echo: maybe\n> AT\n").message.contains("echo: off"));
+        assert!(bad("echo: on\nline-end: lf\n> AT\n")
+            .message
+            .contains("line-end: crlf"));
         assert!(bad("echo: on\ncolour: red\n> AT\n")
             .message
             .contains("unknown header"));

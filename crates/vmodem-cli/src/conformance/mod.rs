@@ -449,7 +449,7 @@ impl Runner {
                 sent = Some(format!("{marker}{text}"));
                 let mut bytes = substitute(&pattern::pieces(text)?, &self.vars)?;
                 if matches!(send, Send::Line(_)) {
-                    bytes.push(b'\r');
+                    bytes.extend_from_slice(case.line_end.bytes());
                 }
                 self.link.send(&bytes).await?;
             }

@@ -106,22 +106,16 @@ pub(super) fn qsslcfg(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult 
     Ok(Done::Ok)
 }
 
-/// A cipher suite id of the test list, given as a number or a quoted hex string.
+/// A cipher suite id of the test list: a hexadecimal constant (the command
+/// defines it so: `0xFFFF`, `0X0035`), bare or quoted.
 fn suite(a: &Arg) -> Result<u16, Fail> {
     let value = match a {
-        Arg::Str(s) => {
-            let text = std::str::from_utf8(s).map_err(|_| Fail::Error)?;
-            let hex = text
-                .strip_prefix("0x")
-                .or_else(|| text.strip_prefix("0X"))
-                .ok_or(Fail::Error)?;
-            i64::from_str_radix(hex, 16).map_err(|_| Fail::Error)?
-        }
-        _ => a.int()?,
+        Arg::Str(s) => Arg::Token(s.clone()).hex()?,
+        _ => a.hex()?,
     };
     SUITES
         .into_iter()
-        .find(|&s| i64::from(s) == value)
+        .find(|&s| u128::from(s) == value)
         .ok_or(Fail::Error)
 }
 

@@ -167,8 +167,10 @@ fn qcfg(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
             }
             let mut shown = Vec::with_capacity(count);
             for v in &values[..count] {
-                let n = v.int()?;
-                if !(0..=max).contains(&n) {
+                if name == "band" {
+                    // Band masks are hexadecimal (vmodem_at::Arg::hex).
+                    v.hex()?;
+                } else if !(0..=max).contains(&v.int()?) {
                     return Err(Fail::Error);
                 }
                 let vmodem_at::Arg::Token(t) = v else {

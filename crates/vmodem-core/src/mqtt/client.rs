@@ -6,6 +6,14 @@
 //! CONNACK (2), *connected* (3), *disconnecting* after DISCONNECT (4). Every
 //! outcome reaches the host as the URC the note gives it; every way a link can
 //! end is reported once, with the `+QMTSTAT` code of its cause (§4.1, table 3).
+//!
+//! **One final result per accepted packet.** Every publish, subscribe and
+//! unsubscribe that got `OK` ends with exactly one `<result>` 0 or 2 (1 is a
+//! notice, never final), or is carried in a kept session (`session` 0) into
+//! the next connection and ends there. When a link ends, each packet that
+//! does not survive it gets `…: c,<msgID>,2` before the URC that reports the
+//! link's end; firmware that counts its outstanding messages by these URCs
+//! never waits for one that will not come (docs/decisions.md).
 
 use core::time::Duration;
 
@@ -30,7 +38,11 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `+QMTSTAT` error codes (application note table 3).
 pub(crate) mod stat {
-    /// Connection closed or reset by the peer.
+    /// Connection closed or reset by the peer. Also the code when the module
+    /// closes the link because the broker broke MQTT (garbage, a packet the
+    /// state does not allow, one too large): table 3 has no code of its own
+    /// for that, and 1's remedy, reopening, is the host's way out
+    /// (docs/decisions.md, "+QMTSTAT causes").
     pub(crate) const PEER_CLOSED: u8 = 1;
     /// PINGREQ timed out or failed.
     pub(crate) const PING_TIMEOUT: u8 = 2;
@@ -203,7 +215,7 @@ impl Client {
         if let Some(id) = self.link_id() {
             sink.net(NetAction::Close { link: id });
         }
-        self.end_link();
+        self.end_link(sink);
         sink.urc(format!("+QMTCLOSE: {},0", self.idx));
     }
 
@@ -383,7 +395,7 @@ impl Client {
                 ));
             }
             Link::Open { conn, .. } if matches!(conn.state, ConnState::Disconnecting { .. }) => {
-                self.end_link();
+                self.end_link(sink);
                 sink.urc(format!("+QMTDISC: {},0", self.idx));
                 sink.urc(format!("+QMTSTAT: {},{}", self.idx, stat::DISCONNECTED));
             }
@@ -393,7 +405,7 @@ impl Client {
                     ConnState::Connecting { .. } => stat::CONNACK_TIMEOUT,
                     _ => stat::PEER_CLOSED,
                 };
-                self.end_link();
+                self.end_link(sink);
                 sink.urc(format!("+QMTSTAT: {},{code}", self.idx));
             }
             Link::Closed => {}
@@ -491,7 +503,11 @@ impl Client {
                     }
                     sink.urc(format!("+QMTCONN: {},0,0", self.idx));
                     if self.cfg.clean_session {
-                        self.session = Session::default();
+                        // Packets a kept session carried here (the host
+                        // switched to a clean session meanwhile) end now.
+                        for pending in self.session.clear() {
+                            self.report_failed(&pending, sink);
+                        }
                     }
                     self.resend_session(now, id, sink);
                 } else {
@@ -699,7 +715,7 @@ impl Client {
                     ConnState::Disconnecting { deadline } if deadline <= now => {
                         // The server did not close: close from this side.
                         sink.net(NetAction::Close { link: id });
-                        self.end_link();
+                        self.end_link(sink);
                         sink.urc(format!("+QMTDISC: {},0", self.idx));
                         sink.urc(format!("+QMTSTAT: {},{}", self.idx, stat::DISCONNECTED));
                     }
@@ -725,10 +741,10 @@ impl Client {
                 continue;
             }
             if entry.retries >= self.cfg.retry_times {
-                let name = entry.pending.urc_name();
-                let msg_id = entry.pending.msg_id();
-                self.session.inflight.remove(i);
-                sink.urc(format!("{name}: {},{msg_id},2", self.idx));
+                // This packet fails; closing the connection (+QMTSTAT: c,6)
+                // ends the others in flight as the session says (end_link).
+                let failed = self.session.inflight.remove(i);
+                self.report_failed(&failed.pending, sink);
                 self.fail(stat::SEND_FAILED, sink);
                 return;
             }
@@ -781,14 +797,29 @@ impl Client {
         if let Some(id) = self.link_id() {
             sink.net(NetAction::Close { link: id });
         }
-        self.end_link();
+        self.end_link(sink);
         sink.urc(format!("+QMTSTAT: {},{code}", self.idx));
     }
 
-    /// Forgets the link; the session keeps what MQTT says it keeps.
-    fn end_link(&mut self) {
+    /// Forgets the link; the session keeps what MQTT says it keeps, and
+    /// every packet it does not keep gets its final result, 2, now (before
+    /// the caller reports the link's end).
+    fn end_link(&mut self, sink: &mut Sink<'_>) {
         self.link = Link::Closed;
-        self.session.on_link_lost(self.cfg.clean_session);
+        for pending in self.session.on_link_lost(self.cfg.clean_session) {
+            self.report_failed(&pending, sink);
+        }
+    }
+
+    /// `<result>` 2, "failed to send packet": the final result of a packet
+    /// that will not be acknowledged.
+    fn report_failed(&self, pending: &Pending, sink: &mut Sink<'_>) {
+        sink.urc(format!(
+            "{}: {},{},2",
+            pending.urc_name(),
+            self.idx,
+            pending.msg_id()
+        ));
     }
 
     /// Reset at power-down or restart: links dropped, configuration to defaults.

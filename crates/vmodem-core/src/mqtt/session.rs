@@ -112,17 +112,29 @@ impl Session {
     /// What survives the end of a link: everything for a clean session is
     /// forgotten; otherwise QoS 1/2 publishes stay, to be sent again, and
     /// subscribe/unsubscribe requests (not resent by MQTT) are dropped.
-    pub(crate) fn on_link_lost(&mut self, clean: bool) {
+    /// Returns what was dropped, in window order: each needs its final
+    /// result (docs/decisions.md, "One final result per accepted packet").
+    pub(crate) fn on_link_lost(&mut self, clean: bool) -> Vec<Pending> {
         if clean {
-            *self = Session::default();
-            return;
+            return self.clear();
         }
-        self.inflight.retain(|i| {
-            matches!(&i.pending, Pending::Publish { packet, .. } if packet.qos != QoS::AtMostOnce)
-        });
+        let (kept, dropped): (Vec<Inflight>, Vec<Inflight>) =
+            std::mem::take(&mut self.inflight).into_iter().partition(|i| {
+                matches!(&i.pending, Pending::Publish { packet, .. } if packet.qos != QoS::AtMostOnce)
+            });
+        self.inflight = kept;
         for i in &mut self.inflight {
             i.deadline = None;
             i.retries = 0;
         }
+        dropped.into_iter().map(|i| i.pending).collect()
+    }
+
+    /// Forgets everything (a clean session starts); returns the packets that
+    /// were still waiting, in window order, for their final result.
+    pub(crate) fn clear(&mut self) -> Vec<Pending> {
+        let dropped = std::mem::take(&mut self.inflight);
+        *self = Session::default();
+        dropped.into_iter().map(|i| i.pending).collect()
     }
 }

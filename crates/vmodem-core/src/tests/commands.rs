@@ -255,3 +255,50 @@ fn qcfg_settings_are_stored_and_read_back() {
         b"\r\n+QCFG: \"iotopmode\",0\r\n\r\nOK\r\n",
     );
 }
+
+/// One rule for numeric parameters (docs/decisions.md, "Numeric parameters"):
+/// decimal everywhere, hexadecimal only where the command defines it.
+#[test]
+fn numbers_are_decimal_in_every_command() {
+    let mut h = Harness::new();
+    h.expect(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
+    for (line, answer) in [
+        // Issue 9: these used to open client 2 and client 3, and set CMEE 2.
+        ("AT+QMTOPEN=0x2,\"broker.test\",1883", "ERROR"),
+        ("AT+QMTOPEN=+3,\"broker.test\",1883", "ERROR"),
+        ("AT+QMTOPEN=0,\"broker.test\",0x75b", "ERROR"),
+        ("AT+CMEE=0x2", "ERROR"),
+        ("AT+CMEE=+2", "ERROR"),
+        ("AT+QMTCFG=\"keepalive\",0,0x3c", "ERROR"),
+        ("AT+QMTCFG=\"keepalive\",0x0,60", "ERROR"),
+        ("AT+QMTCFG=\"timeout\",0,1e1", "ERROR"),
+        ("AT+CREG=0x1", "ERROR"),
+        ("AT+QFUPL=\"RAM:x\",0xA", "ERROR"),
+        ("AT+QSSLCFG=\"seclevel\",0,0x1", "ERROR"),
+        // Leading zeros are decimal digits like any other.
+        ("AT+CMEE=02", "OK"),
+        ("AT+QMTCFG=\"keepalive\",00,060", "OK"),
+        // Cipher suites are hexadecimal by definition: 49199 is not 0xC02F.
+        ("AT+QSSLCFG=\"ciphersuite\",0,0xC02F", "OK"),
+        ("AT+QSSLCFG=\"ciphersuite\",0,C02F", "OK"),
+        ("AT+QSSLCFG=\"ciphersuite\",0,49199", "ERROR"),
+        // Band masks too.
+        ("AT+QCFG=\"band\",0x260,0x42000000000000381A,0x0", "OK"),
+        ("AT+QCFG=\"band\",260,1a,0", "OK"),
+        ("AT+QCFG=\"band\",-1,0,0", "ERROR"),
+    ] {
+        h.expect(
+            format!("{line}\r").as_bytes(),
+            format!("\r\n{answer}\r\n").as_bytes(),
+        );
+    }
+    h.expect(b"AT+CMEE?\r", b"\r\n+CMEE: 2\r\n\r\nOK\r\n");
+    h.expect(
+        b"AT+QMTCFG=\"keepalive\",0\r",
+        b"\r\n+QMTCFG: \"keepalive\",60\r\n\r\nOK\r\n",
+    );
+    h.expect(
+        b"AT+QSSLCFG=\"ciphersuite\",0\r",
+        b"\r\n+QSSLCFG: \"ciphersuite\",0,0XC02F\r\n\r\nOK\r\n",
+    );
+}

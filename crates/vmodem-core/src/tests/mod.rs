@@ -5,6 +5,7 @@
 
 mod boot;
 mod commands;
+mod crlf;
 mod engine;
 mod files;
 mod harness;
@@ -12,5 +13,6 @@ mod mqtt;
 mod mqtt_chapter5;
 mod mqtt_robustness;
 mod network;
+mod results;
 mod robustness;
 mod ssl;

@@ -5,7 +5,9 @@ use core::time::Duration;
 
 use super::files::{upload, xor16};
 use super::harness::{show, Harness, BOOT};
-use crate::{CipherSuites, LinkId, NetAction, NetEvent, SecLevel, SslVersion, TlsSettings};
+use crate::{
+    CipherSuites, LinkId, ModemEvent, NetAction, NetEvent, SecLevel, SslVersion, TlsSettings,
+};
 
 /// The module's clock at the harness's start (Config's default).
 const START_MS: i64 = 1_735_689_600_000;
@@ -142,13 +144,14 @@ fn every_option_writes_and_reads_back_with_names_in_any_case() {
 }
 
 #[test]
-fn cipher_suites_are_taken_in_hex_decimal_or_quoted() {
+fn cipher_suites_are_hexadecimal_bare_or_quoted() {
     let mut h = quiet();
     for (given, read) in [
         ("0X002F", "0X002F"),
         ("0xc02f", "0XC02F"),
         ("\"0xC030\"", "0XC030"),
-        ("65535", "0XFFFF"),
+        ("\"C02F\"", "0XC02F"),
+        ("FFFF", "0XFFFF"),
         ("0x0004", "0X0004"),
     ] {
         h.expect(
@@ -160,7 +163,9 @@ fn cipher_suites_are_taken_in_hex_decimal_or_quoted() {
             format!("\r\n+QSSLCFG: \"ciphersuite\",3,{read}\r\n\r\nOK\r\n").as_bytes(),
         );
     }
-    for bad in ["0x1234", "0xC001", "\"C02F\"", "\"0xZZ\"", "suite", "-1"] {
+    // The command defines the suite as hexadecimal (docs/decisions.md,
+    // "Numeric parameters"): 65535 is 0x65535, not a suite.
+    for bad in ["0x1234", "0xC001", "65535", "\"0xZZ\"", "suite", "-1"] {
         h.expect(
             format!("AT+QSSLCFG=\"ciphersuite\",3,{bad}\r").as_bytes(),
             b"\r\nERROR\r\n",
@@ -378,7 +383,7 @@ fn what_the_driver_gets_for_each_security_level() {
 }
 
 #[test]
-fn a_missing_certificate_fails_the_open_at_once() {
+fn a_missing_ca_certificate_fails_the_open_at_once_a_missing_client_identity_does_not() {
     let mut h = quiet();
     h.expect(b"AT+QSSLCFG=\"seclevel\",1,1\r", b"\r\nOK\r\n");
     // Naming a file that does not exist yet is fine.
@@ -392,6 +397,17 @@ fn a_missing_certificate_fails_the_open_at_once() {
         b"\r\nOK\r\n\r\n+QMTOPEN: 0,-1\r\n",
     );
     assert_eq!(h.actions(), vec![]);
+    // The driver is told why, to log it: the host has no finer code.
+    assert_eq!(
+        h.events.pop(),
+        Some(ModemEvent::OpenFailed {
+            client: 0,
+            reason: "seclevel 1 verifies the server against cacert, and the cacert file of SSL \
+                     context 1, \"RAM:later.pem\", does not exist (AT+QFLST; upload it with \
+                     AT+QFUPL)"
+                .into()
+        })
+    );
     // The file exists now: the open goes ahead.
     upload(&mut h, "RAM:later.pem", b"CA");
     h.expect(b"AT+QMTOPEN=0,\"broker.test\",8883\r", b"\r\nOK\r\n");
@@ -401,7 +417,9 @@ fn a_missing_certificate_fails_the_open_at_once() {
     assert_eq!(tls.ca_cert.as_deref(), Some(&b"CA"[..]));
     h.expect(b"AT+QMTCLOSE=0\r", b"\r\nOK\r\n\r\n+QMTCLOSE: 0,0\r\n");
     h.actions();
-    // Level 2 without a client key fails the same way.
+    // Level 2 without a client key: a client certificate only "if requested
+    // by the remote server", so the link is attempted without one, and the
+    // driver knows why there is none (for when a server asks).
     upload(&mut h, "RAM:cc.pem", b"CC");
     h.expect(
         b"AT+QSSLCFG=\"clientcert\",1,\"RAM:cc.pem\"\r",
@@ -412,11 +430,20 @@ fn a_missing_certificate_fails_the_open_at_once() {
         b"\r\nOK\r\n",
     );
     h.expect(b"AT+QSSLCFG=\"seclevel\",1,2\r", b"\r\nOK\r\n");
-    h.expect(
-        b"AT+QMTOPEN=0,\"broker.test\",8883\r",
-        b"\r\nOK\r\n\r\n+QMTOPEN: 0,-1\r\n",
+    h.expect(b"AT+QMTOPEN=0,\"broker.test\",8883\r", b"\r\nOK\r\n");
+    let [NetAction::Connect { tls: Some(tls), .. }] = &h.actions()[..] else {
+        panic!("expected a TLS connect")
+    };
+    assert_eq!((&tls.client_cert, &tls.client_key), (&None, &None));
+    assert_eq!(
+        tls.client_identity_missing.as_deref(),
+        Some(
+            "the clientkey file of SSL context 1, \"RAM:ck.pem\", does not exist (AT+QFLST; \
+             upload it with AT+QFUPL)"
+        )
     );
-    assert_eq!(h.actions(), vec![]);
+    h.expect(b"AT+QMTCLOSE=0\r", b"\r\nOK\r\n\r\n+QMTCLOSE: 0,0\r\n");
+    h.actions();
     // And a file lost with RAM at a restart fails a later open.
     let mut want = b"\r\nOK\r\n".to_vec();
     want.extend_from_slice(BOOT);

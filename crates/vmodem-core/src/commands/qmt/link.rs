@@ -5,8 +5,10 @@ use vmodem_at::{Command, Form};
 
 use super::super::{arg, arg_count, at_most, CmdResult, Done, Fail, Reply};
 use super::{client_arg, test_line, with_client};
+use crate::io::ModemEvent;
 use crate::modem::Modem;
 use crate::mqtt::{aliauth_sign, Link, OpenResult};
+use crate::ssl::MissingFile;
 use crate::time::Instant;
 
 /// Longest `<host_name>` (application note: "The maximum size is 100 bytes").
@@ -58,9 +60,13 @@ pub(super) fn open(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) ->
             let settings = m.ssl.contexts[usize::from(ctx)].tls_settings(ctx, &m.files, local_time);
             match settings {
                 Ok(settings) => Some(settings),
-                // A certificate file the security level needs is missing: the
+                // The CA certificate the security level needs is missing: the
                 // handshake cannot succeed (crate::ssl, "Decision").
-                Err(_) => {
+                Err(MissingFile(reason)) => {
+                    m.emit(ModemEvent::OpenFailed {
+                        client: c as u8,
+                        reason,
+                    });
                     m.urc(format!("+QMTOPEN: {c},{}", OpenResult::Failed as i8));
                     return Ok(Done::Ok);
                 }
