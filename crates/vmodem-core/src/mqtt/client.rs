@@ -18,6 +18,7 @@ use super::recv::{Message, Slots};
 use super::session::{Inflight, Pending, PubCommand, Session, Stage, MAX_INCOMING_QOS2};
 use super::Sink;
 use crate::io::{CloseCause, ConnectError, LinkId, NetAction, TlsSettings};
+use crate::radio::Exchange;
 use crate::time::Instant;
 
 /// Most bytes one incoming packet may have after its fixed header. A broker
@@ -199,12 +200,17 @@ impl Client {
 
     /// `AT+QMTCLOSE`: closes the link at once, whatever the MQTT state
     /// (no DISCONNECT: the broker sees the connection drop and sends the Will).
+    /// The result comes once the FIN is acknowledged (a round trip on a radio network).
     pub(crate) fn close(&mut self, sink: &mut Sink<'_>) {
-        if let Some(id) = self.link_id() {
-            sink.net(NetAction::Close { link: id });
+        let urc = format!("+QMTCLOSE: {},0", self.idx);
+        match self.link_id() {
+            Some(id) => {
+                sink.net(NetAction::Close { link: id });
+                sink.urc_after(id, Exchange::Acknowledged, urc);
+            }
+            None => sink.urc(urc),
         }
         self.end_link();
-        sink.urc(format!("+QMTCLOSE: {},0", self.idx));
     }
 
     /// `AT+QMTCONN`: sends CONNECT on an open, unconnected link.
@@ -289,7 +295,9 @@ impl Client {
             if let Some(id) = self.link_id() {
                 let pkid = packet.pkid;
                 self.send(now, id, &Packet::Publish(packet), sink);
-                sink.urc(format!("{}: {},{pkid},0", command.urc_name(), self.idx));
+                // Nothing answers a QoS 0 PUBLISH: done once it has left.
+                let urc = format!("{}: {},{pkid},0", command.urc_name(), self.idx);
+                sink.urc_after(id, Exchange::Sent, urc);
             }
             return;
         }
