@@ -245,11 +245,11 @@ impl Modem {
             let (mqtt, mut sink) = self.mqtt_sink();
             mqtt.pump(now, &mut sink);
         }
-        self.to_radio(now);
+        self.hand_to_radio(now);
     }
 
     /// Hands what the module produced at `now` to the radio, which times it.
-    fn to_radio(&mut self, now: Instant) {
+    fn hand_to_radio(&mut self, now: Instant) {
         if let Some(radio) = &mut self.radio {
             while let Some(out) = self.net.pop_front() {
                 radio.send(now, out);
@@ -259,7 +259,7 @@ impl Modem {
 
     /// Delivers the network events and link-timed URCs whose time on the radio is over.
     fn radio_due(&mut self, now: Instant) {
-        self.to_radio(now);
+        self.hand_to_radio(now);
         while let Some(due) = self.radio.as_mut().and_then(|r| r.poll_due(now)) {
             if !self.device.powered {
                 continue;
@@ -271,7 +271,7 @@ impl Modem {
                 }
                 Due::Urc(text) => self.urc(text),
             }
-            self.to_radio(now);
+            self.hand_to_radio(now);
         }
     }
 

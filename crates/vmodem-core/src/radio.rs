@@ -7,7 +7,7 @@
 //! with the `OK` that started it, and drivers that "read up to `OK`, then wait
 //! for the URC" fail on vmodem while they work on hardware (issue 9).
 //!
-//! The model is sans-I/O like the rest of the core: the [`Radio`] *shaper*
+//! The model is sans-I/O like the rest of the core: the *shaper* (`Radio`, inside the module)
 //! holds the module's [`NetAction`]s (uplink) and the driver's [`NetEvent`]s
 //! (downlink) until their deadline, and the module reports the nearest one in
 //! [`Modem::poll_timeout`](crate::Modem::poll_timeout). Nothing sleeps, so core
@@ -553,7 +553,8 @@ impl Radio {
     pub(crate) fn reset(&mut self) {
         self.ready.clear();
         for lane in &mut self.lanes {
-            lane.up.retain(|h| matches!(h.item, NetAction::Close { .. }));
+            lane.up
+                .retain(|h| matches!(h.item, NetAction::Close { .. }));
             lane.down.clear();
             lane.held_bytes = 0;
             (lane.paused_by_module, lane.paused_by_radio) = (false, false);
@@ -563,11 +564,11 @@ impl Radio {
 
 /// The lane whose head (by `head`) is earliest and due by `now`; ties go to
 /// the lane created first.
-fn earliest<'a>(
-    lanes: &'a mut [Lane],
+fn earliest(
+    lanes: &mut [Lane],
     head: impl Fn(&Lane) -> Option<Instant>,
     now: Instant,
-) -> Option<&'a mut Lane> {
+) -> Option<&mut Lane> {
     let (i, _) = lanes
         .iter()
         .enumerate()
@@ -626,20 +627,38 @@ mod tests {
                 assert!(draws[9_999] <= u64::from(spread.max_ms));
                 let median = draws[5_000] as i64;
                 let want = i64::from(spread.median_ms);
-                assert!((median - want).abs() <= want / 20 + 1, "{network:?}: {median} vs {want}");
+                assert!(
+                    (median - want).abs() <= want / 20 + 1,
+                    "{network:?}: {median} vs {want}"
+                );
                 let p90 = draws[9_000] as i64;
                 let want = i64::from(spread.p90_ms);
-                assert!((p90 - want).abs() <= want / 20 + 1, "{network:?}: {p90} vs {want}");
+                assert!(
+                    (p90 - want).abs() <= want / 20 + 1,
+                    "{network:?}: {p90} vs {want}"
+                );
             }
         }
     }
 
     #[test]
     fn same_seed_same_stream_different_seed_different_stream() {
-        let a: Vec<u64> = (0..4).map(|_| 0).scan(Jitter::new(1, 2), |j, _| Some(j.next_u64())).collect();
-        let b: Vec<u64> = (0..4).map(|_| 0).scan(Jitter::new(1, 2), |j, _| Some(j.next_u64())).collect();
-        let c: Vec<u64> = (0..4).map(|_| 0).scan(Jitter::new(2, 2), |j, _| Some(j.next_u64())).collect();
-        let d: Vec<u64> = (0..4).map(|_| 0).scan(Jitter::new(1, 3), |j, _| Some(j.next_u64())).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(Jitter::new(1, 2), |j, _| Some(j.next_u64()))
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(Jitter::new(1, 2), |j, _| Some(j.next_u64()))
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(Jitter::new(2, 2), |j, _| Some(j.next_u64()))
+            .collect();
+        let d: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(Jitter::new(1, 3), |j, _| Some(j.next_u64()))
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);

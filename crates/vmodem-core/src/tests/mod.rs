@@ -12,5 +12,6 @@ mod mqtt;
 mod mqtt_chapter5;
 mod mqtt_robustness;
 mod network;
+mod radio;
 mod robustness;
 mod ssl;
