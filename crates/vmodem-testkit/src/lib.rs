@@ -23,12 +23,17 @@
 //!   the network faults a module must report.
 //! - [`Urcs`]: bounded waits on the URC stream that show everything seen when
 //!   they fail.
+//! - [`RawHost`]: a raw serial host (no `vmodem-client`) in one of the three
+//!   [`HostStyle`]s real drivers are written in (CR only; CR LF in one write;
+//!   read until OK and drop the rest of that read), on a pty or a TCP serial
+//!   line ([`TcpModule`]), with a transcript of the line when a wait fails.
 //!
 //! Every wait is bounded ([`PATIENCE`], or [`within`] for a whole test), every
 //! process and server a helper starts is stopped when its handle drops, and
 //! each helper uses its own ports and temporary directory, so tests run in
 //! parallel.
 
+mod host_style;
 mod module;
 mod mosquitto;
 mod mosquitto_clients;
@@ -42,6 +47,7 @@ mod urcs;
 use std::future::Future;
 use std::time::Duration;
 
+pub use host_style::{HostStyle, Prompt, RawHost, Reply, TcpModule};
 pub use module::{close_client, TestModule, TestModuleBuilder};
 pub use mosquitto::{Mosquitto, MosquittoConfig};
 pub use mosquitto_clients::{mosquitto_pub, MosquittoSub};
