@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
-use vmodem_core::{Model, Timing};
+use vmodem_core::{Model, Network, Timing};
 use vmodem_tokio::PowerOn;
 
 use crate::target::{parse_tcp, Target};
@@ -335,6 +335,18 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "SPEED", default_value = "fast", ignore_case = true, value_parser = timing_parser())]
     pub(crate) timing: Timing,
 
+    /// The radio network behind the module: each exchange on a link (TCP and TLS set-up,
+    /// CONNECT, SUBSCRIBE, PUBLISH, PINGREQ) takes its round trip, so result URCs such as
+    /// +QMTOPEN come after the OK as on hardware, and registering after power-up or
+    /// AT+CFUN=1,1 takes its seconds. Default: lte with --timing realistic, none with fast.
+    #[arg(long, value_name = "NETWORK", ignore_case = true, value_parser = network_parser())]
+    pub(crate) network: Option<Network>,
+
+    /// Seed for the module's random choices, such as the network's delays: the same seed
+    /// gives the same delays, run after run. Default: a new seed each run, shown at start-up.
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
+
     /// Log verbosity on stderr: error, warn, info, debug or trace, or a tracing filter
     /// such as `debug,rumqttd=info`. A bare level silences the built-in broker's own log
     /// (rumqttd reports every normal client disconnect as an error); name rumqttd in a
@@ -446,6 +458,25 @@ fn timing_parser() -> impl TypedValueParser<Value = Timing> {
             .help("answer after delays like real hardware; boot takes about 7 s"),
     ])
     .map(|name| Timing::from_name(&name).expect("clap only passes listed names"))
+}
+
+fn network_parser() -> impl TypedValueParser<Value = Network> {
+    let names = Network::ALL.map(|n| {
+        let p = n.profile();
+        let help = match n {
+            Network::None => "no radio delays: links as fast as the machine's".to_owned(),
+            _ => format!(
+                "round trips {}-{} ms, registration {}-{} s",
+                p.round_trip.min_ms,
+                p.round_trip.max_ms,
+                p.registration.min_ms / 1000,
+                p.registration.max_ms / 1000
+            ),
+        };
+        PossibleValue::new(p.name).help(help)
+    });
+    PossibleValuesParser::new(names)
+        .map(|name| Network::from_name(&name).expect("clap only passes listed names"))
 }
 
 /// `IP:PORT`, `localhost:PORT`, or a bare `PORT` on 127.0.0.1.
@@ -579,6 +610,7 @@ mod tests {
         assert_eq!(args.timing, Timing::Fast);
         assert_eq!(args.broker_listen, "127.0.0.1:1883".parse().unwrap());
         assert_eq!(args.power_on_after, None);
+        assert_eq!((args.network, args.seed), (None, None));
 
         let cli = Cli::try_parse_from([
             "vmodem",
@@ -595,6 +627,10 @@ mod tests {
             "b=::1",
             "--power-on-after",
             "0.5",
+            "--network",
+            "NBIoT",
+            "--seed",
+            "42",
         ])
         .unwrap();
         let Command::Run(args) = cli.command else {
@@ -605,6 +641,7 @@ mod tests {
         assert_eq!(args.timing, Timing::Realistic);
         assert_eq!(args.hosts.len(), 2);
         assert_eq!(args.power_on_after, Some(Duration::from_millis(500)));
+        assert_eq!((args.network, args.seed), (Some(Network::NbIot), Some(42)));
     }
 
     #[test]
@@ -676,6 +713,8 @@ mod tests {
             &["--tcp", "5555", "--stdio"][..],
             &["--link", "/tmp/x", "--tcp", "1"],
             &["--no-broker", "--broker-listen", "1883"],
+            &["--network", "5g"],
+            &["--seed", "-1"],
         ] {
             let argv = ["vmodem", "run"].iter().chain(flags);
             assert!(Cli::try_parse_from(argv).is_err(), "{flags:?} accepted");

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
-use vmodem_core::{Config, Model, Timing};
+use vmodem_core::{Config, Model, Network, Timing};
 use vmodem_tokio::{
     spawn_module, BrokerCerts, BrokerError, EmbeddedBroker, HostPort, ModuleError, ModuleHandle,
     ModuleOptions, PortError, PowerOn, PtyPort, StdioPort, TcpSerialPort,
@@ -65,10 +65,16 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         }
     };
     let (port, serial) = open_serial(&args).await?;
+    let network = args
+        .network
+        .unwrap_or_else(|| Network::default_for(args.timing));
+    let seed = args.seed.unwrap_or_else(fresh_seed);
     let options = ModuleOptions {
         config: Config {
             model: args.model,
             timing: args.timing,
+            network: Some(network),
+            seed,
             unix_time_ms: unix_time_ms(),
             ram_capacity: args.ram_size,
             ufs_capacity: args.ufs_size,
@@ -107,7 +113,8 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         .as_ref()
         .and_then(EmbeddedBroker::tls_addr)
         .zip(certs.as_ref());
-    write_banner(&mut out, args.model, args.timing, &serial, broker_addr, tls)
+    let radio = (network, seed);
+    write_banner(&mut out, args.model, args.timing, radio, &serial, broker_addr, tls)
         .and_then(|()| match (&serial, args.power_on) {
             (Serial::Stdio, _) | (_, PowerOn::AtStart) => Ok(()),
             _ => writeln!(
@@ -188,6 +195,7 @@ fn write_banner(
     out: &mut dyn Write,
     model: Model,
     timing: Timing,
+    (network, seed): (Network, u64),
     serial: &Serial,
     broker: Option<SocketAddr>,
     tls: Option<(SocketAddr, &BrokerCerts)>,
@@ -205,6 +213,7 @@ fn write_banner(
         profile.model,
         profile.revision
     )?;
+    write_network_banner(out, network, seed)?;
     match serial {
         Serial::Pty { path, link } => {
             writeln!(out, "serial: {}", path.display())?;
@@ -261,6 +270,35 @@ fn write_banner(
         writeln!(out, "stop:   Ctrl-C")?;
     }
     out.flush()
+}
+
+/// The radio network, and the seed that repeats its delays.
+fn write_network_banner(out: &mut dyn Write, network: Network, seed: u64) -> io::Result<()> {
+    let p = network.profile();
+    match network {
+        Network::None => writeln!(
+            out,
+            "network: none (no radio delays; --network lte, catm1 or nbiot adds them)"
+        ),
+        _ => writeln!(
+            out,
+            "network: {} (round trips {}-{} ms, registration {}-{} s), seed {seed} \
+             (--seed {seed} repeats these delays)",
+            p.name,
+            p.round_trip.min_ms,
+            p.round_trip.max_ms,
+            p.registration.min_ms / 1000,
+            p.registration.max_ms / 1000
+        ),
+    }
+}
+
+/// A seed for a run that was given none: different every run.
+fn fresh_seed() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ u64::from(std::process::id()).rotate_left(32)
 }
 
 /// The TLS listener, and the AT commands that reach it with the CA verified.
@@ -343,4 +381,25 @@ fn path_of(path: &Option<PathBuf>) -> String {
     path.as_deref()
         .map(|p| p.display().to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_names_the_network_and_the_seed_that_repeats_it() {
+        let line = |network, seed| {
+            let mut out = Vec::new();
+            write_network_banner(&mut out, network, seed).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            line(Network::NbIot, 42),
+            "network: nbiot (round trips 1000-10000 ms, registration 5-40 s), seed 42 \
+             (--seed 42 repeats these delays)\n"
+        );
+        assert!(line(Network::None, 0).starts_with("network: none (no radio delays;"));
+        assert_ne!(fresh_seed(), fresh_seed(), "a new seed each run");
+    }
 }

@@ -2,6 +2,7 @@
 //! answers, and which identity it carries.
 
 use crate::model::Model;
+use crate::radio::Network;
 
 /// How quickly the module answers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -40,8 +41,15 @@ pub struct Config {
     /// Wall-clock time (Unix milliseconds, UTC) at the `now` given to
     /// [`Modem::new`](crate::Modem::new); the network time `AT+CCLK?` shows.
     pub unix_time_ms: u64,
-    /// Seed for every random choice the module makes (e.g. its IP address).
+    /// Seed for every random choice the module makes (e.g. its IP address,
+    /// the radio network's delays): the same seed gives the same choices.
     pub seed: u64,
+    /// The radio network between the module and the Internet: how long each
+    /// exchange on a link and each registration takes
+    /// ([`Network`](crate::Network)). `None` (the default) follows the
+    /// timing: [`Network::Lte`] with [`Timing::Realistic`], no radio delay
+    /// with [`Timing::Fast`]; [`Config::effective_network`] tells which.
+    pub network: Option<Network>,
     /// The files in UFS at power-up, as `(name, bytes)`: what a driver that
     /// keeps UFS across process runs saved from
     /// [`ModemEvent::UfsFileWritten`](crate::ModemEvent::UfsFileWritten).
@@ -70,9 +78,19 @@ impl Default for Config {
             // 2025-01-01T00:00:00Z: a fixed, plausible date for tests.
             unix_time_ms: 1_735_689_600_000,
             seed: 0,
+            network: None,
             ufs_files: Vec::new(),
             ufs_capacity: 12 * 1024 * 1024,
             ram_capacity: 2 * 1024 * 1024,
         }
+    }
+}
+
+impl Config {
+    /// The radio network the module uses: [`network`](Config::network) if
+    /// set, else the default for its timing ([`Network::default_for`]).
+    pub fn effective_network(&self) -> Network {
+        self.network
+            .unwrap_or_else(|| Network::default_for(self.timing))
     }
 }

@@ -33,6 +33,7 @@ mod io;
 mod model;
 mod modem;
 mod mqtt;
+pub mod radio;
 mod ssl;
 mod time;
 mod timers;
@@ -48,4 +49,5 @@ pub use io::{
 };
 pub use model::{Model, ModelProfile, PublishDialects};
 pub use modem::Modem;
+pub use radio::Network;
 pub use time::Instant;

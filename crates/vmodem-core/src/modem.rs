@@ -15,6 +15,7 @@ use crate::fs::Files;
 use crate::identity::Identity;
 use crate::io::{ModemEvent, NetAction, NetEvent};
 use crate::mqtt::{Link, Mqtt, OpenResult, Sink};
+use crate::radio::{Due, Outbound, Radio};
 use crate::ssl::Ssl;
 use crate::time::Instant;
 use crate::timers::{Timer, Timers};
@@ -48,7 +49,10 @@ pub struct Modem {
     pub(crate) now: Instant,
     /// The `now` of power-up, against which `Config::unix_time_ms` is given.
     pub(crate) epoch: Instant,
-    pub(crate) net: VecDeque<NetAction>,
+    /// Network work and link-timed URCs, in the order the module produced them.
+    pub(crate) net: VecDeque<Outbound>,
+    /// The radio network's delays; `None` when it adds none.
+    pub(crate) radio: Option<Box<Radio>>,
     events: VecDeque<ModemEvent>,
 }
 
@@ -73,6 +77,7 @@ impl Modem {
         );
         let mut device = Device::new();
         device.powered = false;
+        let radio = Radio::new(config.effective_network(), config.seed, config.instance);
         Modem {
             config,
             identity,
@@ -85,6 +90,7 @@ impl Modem {
             now,
             epoch: now,
             net: VecDeque::new(),
+            radio,
             events: VecDeque::new(),
         }
     }
@@ -122,8 +128,14 @@ impl Modem {
         let now = self.advance(now);
         self.run_due(now);
         if self.device.powered {
-            let (mqtt, mut sink) = self.mqtt_sink();
-            mqtt.on_net_event(now, event, &mut sink);
+            match &mut self.radio {
+                // Held for its time on the radio; `run_due` delivers it.
+                Some(radio) => radio.receive(now, event),
+                None => {
+                    let (mqtt, mut sink) = self.mqtt_sink();
+                    mqtt.on_net_event(now, event, &mut sink);
+                }
+            }
         }
         self.run_due(now);
     }
@@ -155,10 +167,26 @@ impl Modem {
         }
     }
 
-    /// The next piece of network work, if any.
+    /// The next piece of network work, if any. With a radio network
+    /// ([`Config::network`]) work is held until its time on the radio is over,
+    /// and [`poll_timeout`](Self::poll_timeout) says when.
     #[must_use]
     pub fn poll_net_action(&mut self) -> Option<NetAction> {
-        self.net.pop_front()
+        match &mut self.radio {
+            Some(radio) => {
+                while let Some(out) = self.net.pop_front() {
+                    radio.send(self.now, out);
+                }
+                radio.poll_action(self.now)
+            }
+            None => loop {
+                match self.net.pop_front()? {
+                    Outbound::Action(action) => return Some(action),
+                    // Written at once without a radio (`Sink::urc_after`).
+                    Outbound::Urc { text, .. } => self.engine.urc(text),
+                }
+            },
+        }
     }
 
     /// The next event for the driver, if any.
@@ -170,7 +198,8 @@ impl Modem {
     /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` if nothing is scheduled.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.timers.next(), self.mqtt.next_deadline()]
+        let radio = self.radio.as_ref().and_then(|r| r.next_deadline());
+        [self.timers.next(), self.mqtt.next_deadline(), radio]
             .into_iter()
             .flatten()
             .min()
@@ -207,6 +236,7 @@ impl Modem {
                 let (mqtt, mut sink) = self.mqtt_sink();
                 mqtt.on_timeout(now, &mut sink);
             }
+            self.radio_due(now);
             if !self.drain_pending_input(now) {
                 break;
             }
@@ -216,13 +246,64 @@ impl Modem {
             let (mqtt, mut sink) = self.mqtt_sink();
             mqtt.pump(now, &mut sink);
         }
+        self.hand_to_radio(now);
+    }
+
+    /// Hands what the module produced at `now` to the radio, which times it.
+    fn hand_to_radio(&mut self, now: Instant) {
+        if let Some(radio) = &mut self.radio {
+            while let Some(out) = self.net.pop_front() {
+                radio.send(now, out);
+            }
+        }
+    }
+
+    /// Delivers the network events and link-timed URCs whose time on the radio is over.
+    fn radio_due(&mut self, now: Instant) {
+        self.hand_to_radio(now);
+        while let Some(due) = self.radio.as_mut().and_then(|r| r.poll_due(now)) {
+            if !self.device.powered {
+                continue;
+            }
+            match due {
+                Due::Event(event) => {
+                    let (mqtt, mut sink) = self.mqtt_sink();
+                    mqtt.on_net_event(now, event, &mut sink);
+                }
+                Due::Urc(text) => self.urc(text),
+            }
+            self.hand_to_radio(now);
+        }
+    }
+
+    /// How long registering takes from now: drawn from the radio network's
+    /// profile, else 2.5 s with realistic timing and none with fast.
+    pub(crate) fn registration_delay(&mut self) -> Duration {
+        let realistic = self.realistic();
+        match &mut self.radio {
+            Some(radio) => radio.registration_delay(),
+            None if realistic => Duration::from_millis(2_500),
+            None => Duration::ZERO,
+        }
     }
 
     pub(crate) fn mqtt_sink(&mut self) -> (&mut Mqtt, Sink<'_>) {
         let Modem {
-            mqtt, engine, net, ..
+            mqtt,
+            engine,
+            net,
+            radio,
+            ..
         } = self;
-        (mqtt, Sink { engine, net })
+        let shaped = radio.is_some();
+        (
+            mqtt,
+            Sink {
+                engine,
+                net,
+                shaped,
+            },
+        )
     }
 
     /// A link whose PDP context went down (radio off, detach, `AT+QIDEACT`)
@@ -552,6 +633,9 @@ impl Modem {
         self.files.ram.clear();
         self.ssl = Ssl::default();
         self.timers.clear();
+        if let Some(radio) = &mut self.radio {
+            radio.reset();
+        }
         let (mqtt, mut sink) = self.mqtt_sink();
         mqtt.reset(&mut sink);
         self.timers
@@ -585,6 +669,9 @@ impl Modem {
     }
 
     fn power_down(&mut self) {
+        if let Some(radio) = &mut self.radio {
+            radio.reset();
+        }
         let (mqtt, mut sink) = self.mqtt_sink();
         mqtt.reset(&mut sink);
         self.urc(&b"POWERED DOWN"[..]);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use vmodem_client::Client;
-use vmodem_core::{Config, Model, Timing};
+use vmodem_core::{Config, Model, Network, Timing};
 use vmodem_tokio::{spawn_module, ModuleHandle, ModuleOptions, PtyPort};
 
 use crate::pty::PtyStream;
@@ -53,6 +53,8 @@ async fn wait_for_boot(client: &Client) {
 pub struct TestModuleBuilder {
     model: Model,
     timing: Timing,
+    network: Option<Network>,
+    seed: u64,
     instance: u32,
     hosts: HashMap<String, IpAddr>,
     connect_timeout: Duration,
@@ -65,6 +67,8 @@ impl Default for TestModuleBuilder {
         TestModuleBuilder {
             model: Model::Ec25,
             timing: Timing::Fast,
+            network: None,
+            seed: 0,
             instance: 0,
             hosts: HashMap::new(),
             connect_timeout: Duration::from_secs(10),
@@ -88,6 +92,21 @@ impl TestModuleBuilder {
     #[must_use]
     pub fn timing(mut self, timing: Timing) -> Self {
         self.timing = timing;
+        self
+    }
+
+    /// The radio network behind the module (default: the timing's, as
+    /// [`Config::network`] says).
+    #[must_use]
+    pub fn network(mut self, network: Network) -> Self {
+        self.network = Some(network);
+        self
+    }
+
+    /// The seed of the module's random choices, such as the network's delays (default 0).
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
         self
     }
 
@@ -141,6 +160,8 @@ impl TestModuleBuilder {
             config: Config {
                 model: self.model,
                 timing: self.timing,
+                network: self.network,
+                seed: self.seed,
                 instance: self.instance,
                 ..Config::default()
             },

@@ -300,16 +300,14 @@ impl Modem {
         }
     }
 
-    /// Registers (after a delay under realistic timing) or deregisters as the
-    /// radio, SIM and operator selection now want.
+    /// Registers (after [`Modem::registration_delay`]: the radio network's
+    /// registration time) or deregisters as the radio, SIM and operator
+    /// selection now want. Also the way back after losing the network.
     pub(crate) fn schedule_registration(&mut self, now: Instant) {
         if self.device.wants_registration() {
-            if !self.device.reg.registered() {
-                let delay = if self.realistic() {
-                    Duration::from_millis(2_500)
-                } else {
-                    Duration::ZERO
-                };
+            // A search already under way goes on; it is not restarted.
+            if !self.device.reg.registered() && self.timers.get(Timer::Registration).is_none() {
+                let delay = self.registration_delay();
                 self.timers.set(Timer::Registration, now + delay);
             }
         } else {

@@ -26,6 +26,7 @@ use super::recv::{Message, Slots};
 use super::session::{Inflight, Pending, PubCommand, Session, Stage, MAX_INCOMING_QOS2};
 use super::Sink;
 use crate::io::{CloseCause, ConnectError, LinkId, NetAction, TlsSettings};
+use crate::radio::Exchange;
 use crate::time::Instant;
 
 /// Most bytes one incoming packet may have after its fixed header. A broker
@@ -211,12 +212,19 @@ impl Client {
 
     /// `AT+QMTCLOSE`: closes the link at once, whatever the MQTT state
     /// (no DISCONNECT: the broker sees the connection drop and sends the Will).
+    /// The result comes once the FIN is acknowledged (a round trip on a radio network).
     pub(crate) fn close(&mut self, sink: &mut Sink<'_>) {
-        if let Some(id) = self.link_id() {
+        let link = self.link_id();
+        if let Some(id) = link {
             sink.net(NetAction::Close { link: id });
         }
+        // The results of what was in flight come before the close's own.
         self.end_link(sink);
-        sink.urc(format!("+QMTCLOSE: {},0", self.idx));
+        let urc = format!("+QMTCLOSE: {},0", self.idx);
+        match link {
+            Some(id) => sink.urc_after(id, Exchange::Acknowledged, urc),
+            None => sink.urc(urc),
+        }
     }
 
     /// `AT+QMTCONN`: sends CONNECT on an open, unconnected link.
@@ -301,7 +309,9 @@ impl Client {
             if let Some(id) = self.link_id() {
                 let pkid = packet.pkid;
                 self.send(now, id, &Packet::Publish(packet), sink);
-                sink.urc(format!("{}: {},{pkid},0", command.urc_name(), self.idx));
+                // Nothing answers a QoS 0 PUBLISH: done once it has left.
+                let urc = format!("{}: {},{pkid},0", command.urc_name(), self.idx);
+                sink.urc_after(id, Exchange::Sent, urc);
             }
             return;
         }

@@ -15,7 +15,8 @@ pub(crate) use recv::SLOTS;
 pub(crate) use session::PubCommand;
 
 use crate::engine::Engine;
-use crate::io::{NetAction, NetEvent};
+use crate::io::{LinkId, NetAction, NetEvent};
+use crate::radio::{Exchange, Outbound};
 use crate::time::Instant;
 
 /// Number of MQTT clients, `<client_idx>` 0–5.
@@ -28,7 +29,9 @@ pub(crate) const MAX_URC_BACKLOG: usize = 16 * 1024;
 /// What a client may do to the rest of the module: write URCs, ask for network work.
 pub(crate) struct Sink<'a> {
     pub(crate) engine: &'a mut Engine,
-    pub(crate) net: &'a mut VecDeque<NetAction>,
+    pub(crate) net: &'a mut VecDeque<Outbound>,
+    /// A radio network times the links (`Modem::radio`).
+    pub(crate) shaped: bool,
 }
 
 impl Sink<'_> {
@@ -37,7 +40,22 @@ impl Sink<'_> {
     }
 
     pub(crate) fn net(&mut self, action: NetAction) {
-        self.net.push_back(action);
+        self.net.push_back(Outbound::Action(action));
+    }
+
+    /// A URC that reports the end of `exchange`, started by the packet just
+    /// given to [`net`](Self::net) for `link`: with a radio network it comes
+    /// when that exchange would be over, without one at once.
+    pub(crate) fn urc_after(&mut self, link: LinkId, exchange: Exchange, text: String) {
+        if self.shaped {
+            self.net.push_back(Outbound::Urc {
+                link,
+                exchange,
+                text: text.into_bytes(),
+            });
+        } else {
+            self.urc(text);
+        }
     }
 
     /// True while the host keeps up with URCs.

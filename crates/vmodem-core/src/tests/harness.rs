@@ -2,7 +2,7 @@
 
 use core::time::Duration;
 
-use crate::{Config, Instant, LinkId, Modem, ModemEvent, NetAction, NetEvent, Timing};
+use crate::{Config, Instant, LinkId, Modem, ModemEvent, NetAction, NetEvent, Network, Timing};
 use vmodem_mqtt::{decode, Packet, Protocol};
 
 /// Escapes bytes so CR, LF and control characters are visible in failures.
@@ -37,10 +37,22 @@ impl Harness {
         }
     }
 
-    /// A realistic-timing module, not booted yet.
+    /// A realistic-timing module without a radio network (the AT engine's
+    /// own delays, registration 2.5 s after the SIM), not booted yet.
     pub(crate) fn realistic() -> Harness {
         Harness::with_config(Config {
             timing: Timing::Realistic,
+            network: Some(Network::None),
+            ..Config::default()
+        })
+    }
+
+    /// A realistic-timing module on `network` with `seed`, not booted yet.
+    pub(crate) fn on_network(network: Network, seed: u64) -> Harness {
+        Harness::with_config(Config {
+            timing: Timing::Realistic,
+            network: Some(network),
+            seed,
             ..Config::default()
         })
     }

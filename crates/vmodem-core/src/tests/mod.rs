@@ -13,6 +13,7 @@ mod mqtt;
 mod mqtt_chapter5;
 mod mqtt_robustness;
 mod network;
+mod radio;
 mod results;
 mod robustness;
 mod ssl;

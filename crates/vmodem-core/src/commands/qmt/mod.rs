@@ -60,9 +60,18 @@ fn client_arg(cmd: &Command, i: usize) -> Result<usize, Fail> {
 /// Runs `f` on client `c` with a sink into the rest of the module.
 fn with_client<R>(m: &mut Modem, c: usize, f: impl FnOnce(&mut Client, &mut Sink<'_>) -> R) -> R {
     let Modem {
-        mqtt, engine, net, ..
+        mqtt,
+        engine,
+        net,
+        radio,
+        ..
     } = m;
-    let mut sink = Sink { engine, net };
+    let shaped = radio.is_some();
+    let mut sink = Sink {
+        engine,
+        net,
+        shaped,
+    };
     f(&mut mqtt.clients[c], &mut sink)
 }
 
