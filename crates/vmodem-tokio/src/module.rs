@@ -311,9 +311,14 @@ impl ModuleTask {
 
     /// Drains the core in the documented order after an input at `now`.
     fn drain(&mut self, now: Instant) {
-        while let Some(bytes) = self.modem.poll_host_output() {
+        loop {
+            let bytes = self.modem.host_output().to_vec();
+            if bytes.is_empty() {
+                break;
+            }
             self.record(now, Direction::ModuleToHost, &bytes);
             self.port.send(&bytes);
+            self.modem.consume_host_output(now, bytes.len());
         }
         while let Some(action) = self.modem.poll_net_action() {
             self.links.handle(action);

@@ -168,6 +168,12 @@ impl Client {
         }
     }
 
+    /// Bytes received from the link and not yet decoded.
+    #[cfg(test)]
+    pub(crate) fn rx_len(&self) -> usize {
+        self.conn().map_or(0, |c| c.rx.len())
+    }
+
     pub(crate) fn link_id(&self) -> Option<LinkId> {
         match &self.link {
             Link::Opening { id, .. } | Link::Open { id, .. } => Some(*id),
@@ -462,6 +468,15 @@ impl Client {
             if conn.rx.is_empty() {
                 break;
             }
+            let room = if self.cfg.recv_buffered {
+                self.slots.has_room()
+            } else {
+                sink.urc_room(conn.paused)
+            };
+            if conn.paused && !room {
+                // Still no room: leave what is buffered undecoded (in order).
+                return;
+            }
             let decoded = decode(&conn.rx, conn.protocol, MAX_INCOMING_PACKET);
             let (packet, used) = match decoded {
                 Ok(Some(p)) => p,
@@ -472,11 +487,6 @@ impl Client {
                 }
             };
             if let Packet::Publish(_) = &packet {
-                let room = if self.cfg.recv_buffered {
-                    self.slots.has_room()
-                } else {
-                    sink.urc_room()
-                };
                 if !room {
                     if !conn.paused {
                         conn.paused = true;

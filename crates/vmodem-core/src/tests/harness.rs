@@ -57,11 +57,18 @@ impl Harness {
         })
     }
 
-    /// Everything the module has for the host now; events are collected.
+    /// Everything the module has for the host now (a host that reads at
+    /// once); events are collected.
     pub(crate) fn output(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
-        while let Some(chunk) = self.modem.poll_host_output() {
-            out.extend_from_slice(&chunk);
+        loop {
+            let chunk = self.modem.host_output();
+            if chunk.is_empty() {
+                break;
+            }
+            out.extend_from_slice(chunk);
+            let n = chunk.len();
+            self.modem.consume_host_output(self.now, n);
         }
         while let Some(ev) = self.modem.poll_event() {
             self.events.push(ev);

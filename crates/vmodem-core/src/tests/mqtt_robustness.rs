@@ -136,7 +136,7 @@ proptest! {
             let actions = h.actions();
             latest_link(&actions, &mut link);
             // Bounded: what waits for the host, and what a link buffers.
-            prop_assert!(h.modem.engine.urc_backlog() <= 64 * 1024);
+            prop_assert!(h.modem.engine.output_backlog() <= 64 * 1024);
             for c in &h.modem.mqtt.clients {
                 prop_assert!(c.session.inflight.len() <= crate::mqtt::session::WINDOW);
             }
