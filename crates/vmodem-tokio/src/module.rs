@@ -37,7 +37,10 @@ use crate::links::Links;
 use crate::trace::{Direction, Trace};
 use crate::ufs::UfsDir;
 
-/// How many network events may wait for a busy module before its links pause.
+/// How many network events may wait for a busy module before its link
+/// tasks wait too. Data is bounded apart from this: each link has at most
+/// two reads of 4 KiB handed over and not taken (`links.rs`), so at most
+/// 6 × 2 × 4 KiB of received bytes wait here.
 const NET_EVENT_QUEUE: usize = 64;
 
 /// How long a stopping module may take to write its last output to the host.
@@ -347,8 +350,16 @@ impl ModuleTask {
                 }
                 Some(event) = self.net_events.recv() => {
                     let now = self.clock.now();
+                    let received = match &event {
+                        NetEvent::Received { link, .. } => Some(*link),
+                        _ => None,
+                    };
                     self.modem.handle_net_event(now, event);
+                    // Actions first (a pause must reach the link before it may read again).
                     self.drain();
+                    if let Some(link) = received {
+                        self.links.delivered(link);
+                    }
                 }
                 () = sleep_until(wake) => {
                     let now = self.clock.now();

@@ -109,7 +109,8 @@ impl Mqtt {
             | NetEvent::ConnectFailed { link, .. }
             | NetEvent::Received { link, .. }
             | NetEvent::Closed { link, .. }
-            | NetEvent::SendFailed { link } => *link,
+            | NetEvent::SendFailed { link }
+            | NetEvent::Written { link, .. } => *link,
         };
         let Some(client) = self.clients.get_mut(usize::from(link.client())) else {
             return;
@@ -120,6 +121,7 @@ impl Mqtt {
             NetEvent::Received { link, data } => client.on_received(now, link, &data, sink),
             NetEvent::Closed { link, cause } => client.on_closed(link, cause, sink),
             NetEvent::SendFailed { link } => client.on_send_failed(link, sink),
+            NetEvent::Written { link, len } => client.on_written(now, link, len),
         }
     }
 

@@ -3,11 +3,14 @@
 //! pins one bound of ARCHITECTURE.md ("Memory") and shows that nothing the
 //! module acknowledged is lost once the host reads again.
 
+use core::time::Duration;
+
 use vmodem_mqtt::{Connack, ConnectReturnCode, Packet, Protocol, Publish, QoS};
 
 use super::files::upload;
 use super::harness::{show, Harness};
 use crate::engine::HOST_OUTPUT_LIMIT;
+use crate::mqtt::client::SEND_BUFFER;
 use crate::mqtt::MAX_URC_BACKLOG;
 use crate::{LinkId, NetAction, NetEvent};
 
@@ -276,4 +279,163 @@ fn a_download_is_shared_not_copied_and_repeats_wait_for_the_host() {
     }
     assert_eq!(out.len(), 51 * one.len());
     assert!(out == one.repeat(51), "the downloads differ from the file");
+}
+
+/// Bytes the module handed to the driver in `Send`s since the last call.
+fn sent_bytes(h: &mut Harness) -> usize {
+    h.actions()
+        .iter()
+        .map(|a| match a {
+            NetAction::Send { data, .. } => data.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Types a QoS 0 publish of `len` bytes; returns the answer after the payload.
+fn publish_qos0(h: &mut Harness, len: usize) -> String {
+    h.expect(
+        format!("AT+QMTPUBEX=0,0,0,0,\"t\",{len}\r").as_bytes(),
+        b"\r\n> ",
+    );
+    show(&h.send(&vec![b'p'; len]))
+}
+
+#[test]
+fn a_link_that_takes_nothing_fills_its_send_buffer_then_publishes_fail() {
+    let mut h = quiet();
+    let link = connected(&mut h);
+    h.auto_write = false; // the broker stopped reading; the socket is full
+    let (ok, failed) = (
+        "\\r\\nOK\\r\\n\\r\\n+QMTPUBEX: 0,0,0\\r\\n",
+        "\\r\\nOK\\r\\n\\r\\n+QMTPUBEX: 0,0,2\\r\\n",
+    );
+    let mut answers = Vec::new();
+    for _ in 0..2000 {
+        answers.push(publish_qos0(&mut h, 1400));
+    }
+    // 1,400 bytes of payload and 6 of header and topic: 11 fit in 16 KiB.
+    let fitted = (SEND_BUFFER as usize) / 1406;
+    assert_eq!(
+        answers.iter().filter(|a| *a == ok).count(),
+        fitted,
+        "{:?}",
+        &answers[..3]
+    );
+    assert!(
+        answers[fitted..].iter().all(|a| a == failed),
+        "{:?}",
+        answers[fitted]
+    );
+    assert_eq!(
+        sent_bytes(&mut h),
+        fitted * 1406,
+        "nothing more was handed to the driver"
+    );
+
+    // The network takes what waits: publishes fit again.
+    h.modem.handle_net_event(
+        h.now,
+        NetEvent::Written {
+            link,
+            len: fitted * 1406,
+        },
+    );
+    h.output();
+    assert_eq!(publish_qos0(&mut h, 1400), ok);
+}
+
+#[test]
+fn keep_alive_counts_writes_so_a_black_holed_link_is_found_dead() {
+    let mut h = quiet();
+    h.expect(b"AT+QMTCFG=\"keepalive\",0,10\r", b"\r\nOK\r\n");
+    let link = connected(&mut h);
+    h.auto_write = false;
+    h.sent(Protocol::V311);
+    // The host keeps publishing once a second; nothing is ever written.
+    let mut out = String::new();
+    for _ in 0..25 {
+        if h.modem.mqtt.clients[0].is_connected() {
+            out.push_str(&publish_qos0(&mut h, 100));
+        }
+        out.push_str(&show(&h.advance(Duration::from_secs(1))));
+    }
+    // PINGREQ after 10 s without a write (queued behind the publishes),
+    // +QMTPING after pkt_timeout (5 s), +QMTSTAT after qmtping (5 s).
+    let ping = out.find("+QMTPING: 0,1").expect("+QMTPING: 0,1");
+    let stat = out.find("+QMTSTAT: 0,2").expect("+QMTSTAT: 0,2");
+    assert!(ping < stat, "{out}");
+    let packets = h.sent(Protocol::V311);
+    assert!(packets.contains(&Packet::Pingreq), "{packets:?}");
+    assert!(!h.modem.mqtt.clients[0].is_connected());
+    let _ = link;
+}
+
+#[test]
+fn a_retransmission_timer_starts_when_the_packet_is_written() {
+    let mut h = quiet();
+    let link = connected(&mut h);
+    h.auto_write = false;
+    h.expect(b"AT+QMTPUBEX=0,7,1,0,\"t\",3\r", b"\r\n> ");
+    h.expect(b"abc", b"\r\nOK\r\n");
+    let first = sent_bytes(&mut h);
+    assert!(first > 0);
+    // Not written: however long it waits, it is not sent again.
+    assert_eq!(show(&h.advance(Duration::from_secs(60))), "");
+    assert_eq!(sent_bytes(&mut h), 0);
+    // Written now: pkt_timeout (5 s) later it is sent again, DUP.
+    h.modem
+        .handle_net_event(h.now, NetEvent::Written { link, len: first });
+    h.auto_write = true;
+    assert_eq!(show(&h.advance(Duration::from_millis(4_999))), "");
+    assert!(h.sent(Protocol::V311).is_empty());
+    h.advance(Duration::from_millis(1));
+    let resent = h.sent(Protocol::V311);
+    assert!(
+        matches!(&resent[..], [Packet::Publish(p)] if p.dup && p.pkid == 7),
+        "{resent:?}"
+    );
+}
+
+#[test]
+fn incoming_messages_wait_while_the_send_buffer_cannot_take_their_acks() {
+    let mut h = quiet();
+    let link = connected(&mut h);
+    h.auto_write = false;
+    for _ in 0..11 {
+        publish_qos0(&mut h, 1400);
+    }
+    let queued = sent_bytes(&mut h);
+    // 11 * 1406 = 15,466 bytes wait; room is left for a few acks only.
+    let room = SEND_BUFFER as usize - queued;
+    let stream = flood(room / 4 + 50, 10);
+    h.modem.handle_net_event(
+        h.now,
+        NetEvent::Received {
+            link,
+            data: stream.clone(),
+        },
+    );
+    let out = h.output();
+    let taken = messages(&out).len();
+    assert_eq!(taken, room / 4, "one message per PUBACK that fits");
+    let actions = h.actions();
+    assert!(
+        actions.contains(&NetAction::PauseReading { link }),
+        "{actions:?}"
+    );
+    // The network writes: the rest is taken and acknowledged, none lost.
+    h.auto_write = true;
+    h.modem.handle_net_event(
+        h.now,
+        NetEvent::Written {
+            link,
+            len: queued + taken * 4,
+        },
+    );
+    let out = h.output();
+    let rest = messages(&out);
+    assert_eq!(taken + rest.len(), room / 4 + 50);
+    assert_eq!(usize::from(rest[0].0), taken + 1);
+    assert!(h.actions().contains(&NetAction::ResumeReading { link }));
 }
