@@ -48,7 +48,11 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        while modem.poll_host_output().is_some() {}
+        // A host that reads everything at once.
+        while !modem.host_output().is_empty() {
+            let n = modem.host_output().len();
+            modem.consume_host_output(now, n);
+        }
         while let Some(action) = modem.poll_net_action() {
             if let NetAction::Connect { link: l, .. } = action {
                 link = l;

@@ -7,13 +7,17 @@
 //! - a URC is never written inside a response, or while the host is typing
 //!   data after a prompt; it is queued and written right after;
 //! - input that arrives while a command is still executing (realistic timing)
-//!   waits, unechoed, until the final result code has been written.
+//!   waits, unechoed, until the final result code has been written;
+//! - input waits too while [`HOST_OUTPUT_LIMIT`] bytes or more of output wait
+//!   for the host: a host that writes without reading cannot grow the
+//!   module's memory (the driver stops reading, as a UART deasserts CTS).
 
 use std::collections::VecDeque;
 
 use vmodem_at::{CmeMode, Command, Format, LineEditor};
 
 use crate::commands::DataEntry;
+use crate::output::HostOutput;
 
 /// Settings a profile holds: what `AT&W` stores, `ATZ` restores and `AT&F` resets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +71,7 @@ pub(crate) enum State {
     Idle,
     /// A command line is executing; its response is withheld until the
     /// [`Timer::Response`](crate::timers::Timer::Response) deadline.
-    Busy { response: Vec<u8> },
+    Busy { response: HostOutput },
     /// Collecting data after a prompt.
     Data(Box<DataState>),
 }
@@ -97,19 +101,30 @@ pub(crate) struct Engine {
     pub(crate) urcs: VecDeque<Vec<u8>>,
     /// Bytes held in `urcs`.
     urc_bytes: usize,
-    /// Bytes for the host.
-    pub(crate) out: Vec<u8>,
+    /// Bytes for the host, until the driver says the host took them.
+    pub(crate) out: HostOutput,
     /// How many more CR/LF/Ctrl-Z bytes to swallow after a fixed-length payload.
     pub(crate) swallow: u8,
     /// The command line that gave the data-entry prompt ended with S3, and
     /// its prompt has not been handed to the driver yet: an LF now is the
     /// second half of the host's CR LF, not payload ([`Engine::lf_ends_line`]).
     terminator_lf: bool,
+    /// Bytes of output, up to the end of the latest data entry's prompt, the
+    /// host has not taken yet.
+    prompt_untaken: usize,
 }
 
 /// Most input kept while a command executes. A host that sends more than this
 /// without waiting for a result code loses the excess, as a UART FIFO would.
 pub(crate) const MAX_PENDING_INPUT: usize = 8 * 1024;
+
+/// Output waiting for the host beyond which the module takes no more host
+/// input (32 KiB): bytes that arrive meanwhile wait with the pending input,
+/// and [`Modem::wants_host_input`](crate::Modem::wants_host_input) tells the
+/// driver to stop reading, as a UART deasserts CTS. Above the room of URCs
+/// ([`MAX_URC_BACKLOG`](crate::mqtt::MAX_URC_BACKLOG)), so received messages
+/// alone never stop the host's commands.
+pub(crate) const HOST_OUTPUT_LIMIT: usize = 32 * 1024;
 
 impl Engine {
     pub(crate) fn new(profile: Profile) -> Engine {
@@ -123,9 +138,10 @@ impl Engine {
             pending_input: VecDeque::new(),
             urcs: VecDeque::new(),
             urc_bytes: 0,
-            out: Vec::new(),
+            out: HostOutput::new(),
             swallow: 0,
             terminator_lf: false,
+            prompt_untaken: 0,
         }
     }
 
@@ -142,7 +158,7 @@ impl Engine {
     pub(crate) fn urc(&mut self, text: Vec<u8>) {
         match self.state {
             State::Off => {}
-            _ if self.line_free() => self.active.format.urc(&mut self.out, &text),
+            _ if self.line_free() => self.active.format.urc(self.out.text(), &text),
             _ => {
                 self.urc_bytes += text.len();
                 self.urcs.push_back(text);
@@ -150,9 +166,16 @@ impl Engine {
         }
     }
 
-    /// Bytes of URCs waiting for the line.
-    pub(crate) fn urc_backlog(&self) -> usize {
-        self.urc_bytes
+    /// Everything the host has not taken yet: output handed to the driver's
+    /// pull but not consumed, and URCs waiting for the line. The MQTT clients
+    /// stop taking messages from their links while this is too large.
+    pub(crate) fn output_backlog(&self) -> usize {
+        self.out.len() + self.urc_bytes
+    }
+
+    /// True while host input must wait: output is over [`HOST_OUTPUT_LIMIT`].
+    pub(crate) fn output_full(&self) -> bool {
+        self.out.len() >= HOST_OUTPUT_LIMIT
     }
 
     /// Writes queued URCs, if the line is free.
@@ -161,7 +184,7 @@ impl Engine {
             return;
         }
         while let Some(text) = self.urcs.pop_front() {
-            self.active.format.urc(&mut self.out, &text);
+            self.active.format.urc(self.out.text(), &text);
         }
         self.urc_bytes = 0;
         if self.urcs.capacity() > 8 {
@@ -183,13 +206,19 @@ impl Engine {
     /// starts with LF keeps it.
     pub(crate) fn data_entry_started(&mut self, after_s3: bool) {
         self.terminator_lf = after_s3;
+        self.prompt_untaken = self.out.len();
     }
 
-    /// The driver took the module's output (every byte of it, the prompt
-    /// included): from now on an LF is data. Called from the one place that
-    /// hands host output to the driver ([`Modem::poll_host_output`](crate::Modem::poll_host_output)).
-    pub(crate) fn host_output_taken(&mut self) {
-        self.terminator_lf = false;
+    /// The host took the first `n` bytes of the output. The one place where
+    /// output leaves the module ([`Modem::consume_host_output`](crate::Modem::consume_host_output)):
+    /// rules that depend on what the host has been handed belong here. Once
+    /// the host has taken a data entry's prompt, an LF is data.
+    pub(crate) fn host_output_taken(&mut self, n: usize) {
+        self.out.consume(n);
+        self.prompt_untaken = self.prompt_untaken.saturating_sub(n);
+        if self.prompt_untaken == 0 {
+            self.terminator_lf = false;
+        }
     }
 
     /// True if `b`, the first byte of a data entry, is the LF of the host's
@@ -208,5 +237,6 @@ impl Engine {
         self.urc_bytes = 0;
         self.swallow = 0;
         self.terminator_lf = false;
+        self.prompt_untaken = 0;
     }
 }

@@ -23,9 +23,12 @@
 //! ([`Config::ufs_capacity`](crate::Config::ufs_capacity),
 //! [`Config::ram_capacity`](crate::Config::ram_capacity)); names and
 //! directory entries cost nothing. Nothing is preallocated: a file is one
-//! `Vec<u8>` of its own length.
+//! buffer of its own length, shared (not copied) with the host output while
+//! `AT+QFDWL` writes it.
 
 use std::collections::BTreeMap;
+
+use bytes::Bytes;
 
 /// One of the two storages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,7 +146,7 @@ pub(crate) enum StoreError {
 /// One storage: files by name, and how much room they take.
 #[derive(Debug)]
 pub(crate) struct Store {
-    files: BTreeMap<String, Vec<u8>>,
+    files: BTreeMap<String, Bytes>,
     capacity: usize,
     used: usize,
 }
@@ -159,7 +162,12 @@ impl Store {
 
     /// A file's bytes.
     pub(crate) fn get(&self, name: &str) -> Option<&[u8]> {
-        self.files.get(name).map(Vec::as_slice)
+        self.files.get(name).map(|data| &data[..])
+    }
+
+    /// A file's bytes, shared rather than copied (for `AT+QFDWL`).
+    pub(crate) fn get_shared(&self, name: &str) -> Option<Bytes> {
+        self.files.get(name).cloned()
     }
 
     pub(crate) fn contains(&self, name: &str) -> bool {
@@ -195,13 +203,13 @@ impl Store {
             return Err(StoreError::NoSpace);
         }
         self.used += data.len();
-        self.files.insert(name.to_string(), data);
+        self.files.insert(name.to_string(), Bytes::from(data));
         Ok(())
     }
 
     /// Stores a file, replacing one of the same name.
     pub(crate) fn put(&mut self, name: &str, data: Vec<u8>) -> Result<(), StoreError> {
-        let old = self.files.get(name).map_or(0, Vec::len);
+        let old = self.files.get(name).map_or(0, Bytes::len);
         if data.len() > self.free() + old {
             return Err(StoreError::NoSpace);
         }
@@ -210,7 +218,7 @@ impl Store {
     }
 
     /// Deletes a file; its bytes, if it existed.
-    pub(crate) fn remove(&mut self, name: &str) -> Option<Vec<u8>> {
+    pub(crate) fn remove(&mut self, name: &str) -> Option<Bytes> {
         let data = self.files.remove(name)?;
         self.used -= data.len();
         Some(data)

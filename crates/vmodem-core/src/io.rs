@@ -324,6 +324,21 @@ pub enum NetEvent {
         /// The link that failed.
         link: LinkId,
     },
+    /// The driver wrote `len` more bytes of the link's
+    /// [`NetAction::Send`]s to the network (its OS socket took them), in order.
+    ///
+    /// The module keeps a send buffer per link, as a real module's TCP stack
+    /// does: bytes sent and not yet reported written count against it, and a
+    /// publish that does not fit fails (`+QMTPUBEX: c,<msgid>,2`). Its
+    /// keep-alive and retransmission timers count from writes, not sends, so
+    /// a link that takes nothing is found dead. A driver must report every
+    /// byte it writes; reports may be coalesced.
+    Written {
+        /// The link written to.
+        link: LinkId,
+        /// How many more bytes were written.
+        len: usize,
+    },
 }
 
 /// Why a connection attempt failed; each maps to a `+QMTOPEN` result.

@@ -12,7 +12,8 @@
 //!   handle_timeout(now) ──►│                Modem                  │
 //!                          │ AT engine · device · MQTT clients 0-5 │
 //!                          └──────┬─────────────────────────┬──────┘
-//!   bytes for the MCU ◄── poll_host_output()      poll_net_action() ──► connect / send / close
+//!   bytes for the MCU ◄── host_output()           poll_net_action() ──► connect / send / close
+//!   the MCU took them ──► consume_host_output(now, n)
 //!   next wake-up      ◄── poll_timeout()          poll_event()      ──► power-down, restart
 //! ```
 //!
@@ -33,6 +34,7 @@ mod io;
 mod model;
 mod modem;
 mod mqtt;
+mod output;
 pub mod radio;
 mod ssl;
 mod time;

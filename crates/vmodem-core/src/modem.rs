@@ -15,6 +15,7 @@ use crate::fs::Files;
 use crate::identity::Identity;
 use crate::io::{ModemEvent, NetAction, NetEvent};
 use crate::mqtt::{Link, Mqtt, OpenResult, Sink};
+use crate::output::HostOutput;
 use crate::radio::{Due, Outbound, Radio};
 use crate::ssl::Ssl;
 use crate::time::Instant;
@@ -26,13 +27,22 @@ use crate::timers::{Timer, Timers};
 /// getters (`&self`), inputs (`handle_*`, each taking `now`), the power key
 /// ([`Modem::power_on`]), and outputs (`poll_*`).
 ///
-/// **Drain order.** After every input, call [`poll_host_output`](Self::poll_host_output)
-/// until `None`, then [`poll_net_action`](Self::poll_net_action) until `None`,
-/// then [`poll_event`](Self::poll_event) until `None`, and finally read
+/// **Drain order.** After every input, write [`host_output`](Self::host_output)
+/// to the serial line as far as it takes bytes, telling the module with
+/// [`consume_host_output`](Self::consume_host_output) (itself an input), then
+/// call [`poll_net_action`](Self::poll_net_action) until `None`, then
+/// [`poll_event`](Self::poll_event) until `None`, and finally read
 /// [`poll_timeout`](Self::poll_timeout) and call
 /// [`handle_timeout`](Self::handle_timeout) no later than it says.
 /// Deadlines are soft: calling `handle_timeout` early does nothing harmful.
 /// `now` must never go backwards (an older `now` is treated as the newest seen).
+///
+/// **Back-pressure.** Host output is a pull: the module keeps its output
+/// until the driver says the host took it, and counts what waits. While much
+/// waits, the MQTT clients stop taking messages from their links (the
+/// driver is told to pause reading them, so TCP pushes back on the broker),
+/// and [`wants_host_input`](Self::wants_host_input) turns false. Nothing the
+/// module acknowledged to a broker is ever dropped.
 #[derive(Debug)]
 pub struct Modem {
     pub(crate) config: Config,
@@ -156,15 +166,40 @@ impl Modem {
         self.run_due(now);
     }
 
-    /// Bytes to write to the host, if any (all pending bytes in one buffer).
+    /// The oldest bytes waiting for the host, as one contiguous slice (not
+    /// necessarily all of them: write it, consume what the line took, ask
+    /// again); empty when nothing waits. Nothing is removed until
+    /// [`consume_host_output`](Self::consume_host_output).
     #[must_use]
-    pub fn poll_host_output(&mut self) -> Option<Vec<u8>> {
-        if self.engine.out.is_empty() {
-            None
-        } else {
-            self.engine.host_output_taken();
-            Some(std::mem::take(&mut self.engine.out))
-        }
+    pub fn host_output(&self) -> &[u8] {
+        self.engine.out.front()
+    }
+
+    /// All bytes waiting for the host (what successive
+    /// [`host_output`](Self::host_output) slices add up to).
+    #[must_use]
+    pub fn host_output_len(&self) -> usize {
+        self.engine.out.len()
+    }
+
+    /// The host's serial line took the first `n` bytes of
+    /// [`host_output`](Self::host_output) at `now`. This is an input: room the
+    /// host made may let the MQTT clients take messages again and waiting
+    /// host input proceed, so drain the module afterwards.
+    pub fn consume_host_output(&mut self, now: Instant, n: usize) {
+        let now = self.advance(now);
+        self.engine.host_output_taken(n);
+        self.run_due(now);
+    }
+
+    /// Whether the driver should read host input now. False while 32 KiB or
+    /// more of output wait for the host: a host that writes without reading
+    /// is then held off, as a UART deasserts CTS, instead of growing the
+    /// module's memory. Bytes given anyway wait (up to 8 KiB) and are
+    /// processed once the host has read.
+    #[must_use]
+    pub fn wants_host_input(&self) -> bool {
+        !self.engine.output_full()
     }
 
     /// The next piece of network work, if any. With a radio network
@@ -352,24 +387,29 @@ impl Modem {
                     self.engine.pending_input.push_back(b);
                 }
             }
-            State::Data(_) => self.data_byte(now, b),
-            State::Idle => {
-                if !self.engine.pending_input.is_empty() {
-                    // Keep order: older bytes first.
-                    if self.engine.pending_input.len() < MAX_PENDING_INPUT {
-                        self.engine.pending_input.push_back(b);
-                    }
-                    return;
+            State::Idle | State::Data(_) if self.host_input_waits() => {
+                // Keep order: older bytes first.
+                if self.engine.pending_input.len() < MAX_PENDING_INPUT {
+                    self.engine.pending_input.push_back(b);
                 }
-                self.command_byte(now, b);
             }
+            State::Data(_) => self.data_byte(now, b),
+            State::Idle => self.command_byte(now, b),
         }
+    }
+
+    /// True when a host byte must wait: older ones wait, or the host has not
+    /// taken enough of the output (`HOST_OUTPUT_LIMIT`).
+    fn host_input_waits(&self) -> bool {
+        !self.engine.pending_input.is_empty() || self.engine.output_full()
     }
 
     /// Feeds input that waited while a command executed; true if any was fed.
     fn drain_pending_input(&mut self, now: Instant) -> bool {
         let mut fed = false;
-        while matches!(self.engine.state, State::Idle | State::Data(_)) {
+        while matches!(self.engine.state, State::Idle | State::Data(_))
+            && !self.engine.output_full()
+        {
             let Some(b) = self.engine.pending_input.pop_front() else {
                 break;
             };
@@ -406,14 +446,14 @@ impl Modem {
             LineEvent::Pending { .. } | LineEvent::Ignored => {}
             LineEvent::Overflow => {
                 let delay = self.line_latency();
-                self.finish(now, Vec::new(), Err(Fail::Error), delay)
+                self.finish(now, HostOutput::new(), Err(Fail::Error), delay)
             }
             LineEvent::Line(line) => self.run_line(now, line),
             LineEvent::Repeat => {
                 let line = self.engine.last_line.clone();
                 if line.is_empty() {
                     let delay = self.line_latency();
-                    self.finish(now, Vec::new(), Ok(()), delay);
+                    self.finish(now, HostOutput::new(), Ok(()), delay);
                 } else {
                     self.run_line(now, line);
                 }
@@ -426,8 +466,8 @@ impl Modem {
         self.engine.last_line = line;
         let delay = self.line_latency();
         match parsed {
-            Ok(cmds) => self.run_commands(now, cmds.into(), Vec::new(), delay),
-            Err(_) => self.finish(now, Vec::new(), Err(Fail::Error), delay),
+            Ok(cmds) => self.run_commands(now, cmds.into(), HostOutput::new(), delay),
+            Err(_) => self.finish(now, HostOutput::new(), Err(Fail::Error), delay),
         }
     }
 
@@ -444,7 +484,7 @@ impl Modem {
         &mut self,
         now: Instant,
         mut queue: VecDeque<Command>,
-        mut response: Vec<u8>,
+        mut response: HostOutput,
         mut delay: Duration,
     ) {
         self.engine.executing = true;
@@ -457,14 +497,12 @@ impl Modem {
                 delay += commands::latency(&cmd);
             }
             glued = reply.glue_result;
-            if !reply.lines.is_empty() {
-                self.engine.format().info(&mut response, &reply.lines);
-            }
+            reply.frame(self.engine.format(), &mut response);
             match outcome {
                 Ok(Done::Ok) => {}
                 Ok(Done::Prompt(entry)) => {
                     // What the line produced so far, then the prompt, go out now.
-                    self.engine.out.extend_from_slice(&response);
+                    self.engine.out.append(response);
                     self.engine.out.extend_from_slice(&entry.prompt);
                     let after_s3 = self.engine.editor.ended_by_s3();
                     self.engine.data_entry_started(after_s3);
@@ -493,7 +531,7 @@ impl Modem {
         }
         if glued && result.is_ok() && self.engine.format().verbose {
             // Drop the S3 S4 that would separate the result from the last line.
-            response.truncate(response.len().saturating_sub(2));
+            response.truncate_text(2);
         }
         self.finish(now, response, result, delay);
     }
@@ -502,22 +540,22 @@ impl Modem {
     fn finish(
         &mut self,
         now: Instant,
-        mut response: Vec<u8>,
+        mut response: HostOutput,
         result: Result<(), Fail>,
         delay: Duration,
     ) {
         let format = self.engine.format();
         match result {
-            Ok(()) => format.result(&mut response, ResultCode::Ok),
-            Err(Fail::Error) => format.result(&mut response, ResultCode::Error),
-            Err(Fail::Cme(err)) => format.cme(&mut response, self.engine.active.cmee, err),
+            Ok(()) => format.result(response.text(), ResultCode::Ok),
+            Err(Fail::Error) => format.result(response.text(), ResultCode::Error),
+            Err(Fail::Cme(err)) => format.cme(response.text(), self.engine.active.cmee, err),
         }
         self.engine.executing = false;
         if !self.device.powered {
             return;
         }
         if delay.is_zero() {
-            self.engine.out.extend_from_slice(&response);
+            self.engine.out.append(response);
             if matches!(self.engine.state, State::Data(_) | State::Busy { .. }) {
                 self.engine.state = State::Idle;
             }
@@ -530,7 +568,7 @@ impl Modem {
 
     fn release_response(&mut self, _now: Instant) {
         if let State::Busy { response } = std::mem::replace(&mut self.engine.state, State::Idle) {
-            self.engine.out.extend_from_slice(&response);
+            self.engine.out.append(response);
             self.engine.flush_urcs();
         }
     }
@@ -597,10 +635,8 @@ impl Modem {
         self.engine.executing = true;
         let mut reply = Reply::default();
         let outcome = commands::complete_data(self, now, entry.target, input, &mut reply);
-        let mut response = Vec::new();
-        if !reply.lines.is_empty() {
-            self.engine.format().info(&mut response, &reply.lines);
-        }
+        let mut response = HostOutput::new();
+        reply.frame(self.engine.format(), &mut response);
         match outcome {
             Ok(Done::Ok) => self.run_commands(now, rest, response, Duration::ZERO),
             Ok(Done::Prompt(_)) => {

@@ -605,7 +605,8 @@ fn event_link(event: &NetEvent) -> LinkId {
         | NetEvent::ConnectFailed { link, .. }
         | NetEvent::Received { link, .. }
         | NetEvent::Closed { link, .. }
-        | NetEvent::SendFailed { link } => *link,
+        | NetEvent::SendFailed { link }
+        | NetEvent::Written { link, .. } => *link,
     }
 }
 

@@ -27,6 +27,10 @@
 //!   [`HostStyle`]s real drivers are written in (CR only; CR LF in one write;
 //!   read until OK and drop the rest of that read), on a pty or a TCP serial
 //!   line ([`TcpModule`]), with a transcript of the line when a wait fails.
+//! - [`ScriptedBroker`]: a raw MQTT peer under the test's control, for floods
+//!   and stalls, counting the PUBACKs it got; [`RawLine`]: raw bytes off the
+//!   line with no transcript or client-side buffer, for floods and memory
+//!   measurements (a lost byte cannot hide, and the test's own memory stays flat).
 //!
 //! Every wait is bounded ([`PATIENCE`], or [`within`] for a whole test), every
 //! process and server a helper starts is stopped when its handle drops, and
@@ -40,7 +44,9 @@ mod mosquitto_clients;
 mod net;
 mod observer;
 mod pty;
+mod raw_line;
 mod scratch;
+mod scripted_broker;
 mod tls;
 mod urcs;
 
@@ -54,7 +60,9 @@ pub use mosquitto_clients::{mosquitto_pub, MosquittoSub};
 pub use net::{closed_port, free_port, ResetWhen, ResettingServer};
 pub use observer::{Observer, Received};
 pub use pty::PtyStream;
+pub use raw_line::RawLine;
 pub use scratch::ScratchDir;
+pub use scripted_broker::{BrokerStats, ScriptedBroker};
 pub use tls::{qfupl_checksum, Leaf, MosquittoTls, SniRecorder, TestPki};
 pub use urcs::{line, Urcs};
 

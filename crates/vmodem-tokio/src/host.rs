@@ -1,13 +1,18 @@
 //! The serial line between a module and its host, whatever carries it.
 //!
-//! Every transport does the same two things for the module task: hand over
-//! bytes the host wrote ([`HostPort::recv`]), and take the module's output
-//! without ever making the module wait ([`HostPort::send`] queues; `recv`
-//! writes queued output while it waits for input).
+//! Every transport is a plain byte stream ([`AsyncRead`] for what the host
+//! writes, [`AsyncWrite`] for the module's output). None keeps a queue of its
+//! own: the module task owns the one output buffer (the core's), writes from
+//! it as far as the port takes bytes, and reads only while the module wants
+//! input, so a slow host slows the module down instead of losing bytes.
 
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::pty::PtyPort;
 use crate::stdio::StdioPort;
@@ -17,6 +22,12 @@ use crate::tcp_serial::TcpSerialPort;
 ///
 /// Build one with [`PtyPort::open`], [`TcpSerialPort::bind`] or
 /// [`StdioPort::open`] and hand it to [`spawn_module`](crate::spawn_module).
+///
+/// Reading gives what the host wrote; reading nothing (end of file) means the
+/// host has gone for good, which only stdio does (a pty's slave is held open,
+/// a TCP port waits for the next connection). Writing takes output as far as
+/// the line takes it, and waits while nobody can take it (no TCP host, a pty
+/// nobody reads); a closed stdout is [`io::ErrorKind::BrokenPipe`].
 #[derive(Debug)]
 pub enum HostPort {
     /// A pseudo-terminal; clients open its slave device (`/dev/pts/N`).
@@ -28,18 +39,6 @@ pub enum HostPort {
 }
 
 impl HostPort {
-    /// Waits for bytes from the host, writing queued output meanwhile.
-    ///
-    /// `Ok(None)` means the host has gone for good (end of stdin). Cancel
-    /// safe: dropping the future loses neither input nor output.
-    pub(crate) async fn recv(&mut self) -> io::Result<Option<Vec<u8>>> {
-        match self {
-            HostPort::Pty(p) => p.recv().await.map(Some),
-            HostPort::Tcp(p) => p.recv().await.map(Some),
-            HostPort::Stdio(p) => p.recv().await,
-        }
-    }
-
     /// Waits until a host is on the line: a client opened the pty (and had a
     /// moment to set it up), a TCP host connected; stdio is attached from the start.
     pub(crate) async fn attached(&mut self) -> io::Result<()> {
@@ -49,22 +48,48 @@ impl HostPort {
             HostPort::Stdio(_) => Ok(()),
         }
     }
+}
 
-    /// Queues module output for the host; never waits (see [`crate::outqueue`]).
-    pub(crate) fn send(&mut self, bytes: &[u8]) {
-        match self {
-            HostPort::Pty(p) => p.send(bytes),
-            HostPort::Tcp(p) => p.send(bytes),
-            HostPort::Stdio(p) => p.send(bytes),
+impl AsyncRead for HostPort {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            HostPort::Pty(p) => Pin::new(p).poll_read(cx, buf),
+            HostPort::Tcp(p) => Pin::new(p).poll_read(cx, buf),
+            HostPort::Stdio(p) => Pin::new(p).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for HostPort {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            HostPort::Pty(p) => Pin::new(p).poll_write(cx, buf),
+            HostPort::Tcp(p) => Pin::new(p).poll_write(cx, buf),
+            HostPort::Stdio(p) => Pin::new(p).poll_write(cx, buf),
         }
     }
 
-    /// Writes all queued output; the caller bounds how long this may take.
-    pub(crate) async fn flush(&mut self) -> io::Result<()> {
-        match self {
-            HostPort::Pty(p) => p.flush().await,
-            HostPort::Tcp(p) => p.flush().await,
-            HostPort::Stdio(p) => p.flush().await,
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            HostPort::Pty(p) => Pin::new(p).poll_flush(cx),
+            HostPort::Tcp(p) => Pin::new(p).poll_flush(cx),
+            HostPort::Stdio(p) => Pin::new(p).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            HostPort::Pty(p) => Pin::new(p).poll_shutdown(cx),
+            HostPort::Tcp(p) => Pin::new(p).poll_shutdown(cx),
+            HostPort::Stdio(p) => Pin::new(p).poll_shutdown(cx),
         }
     }
 }

@@ -2,10 +2,10 @@
 //! and an embedded MQTT broker around the sans-I/O module.
 //!
 //! ```text
-//!   host port (pty · TCP · stdio) ──bytes──►┌──────────── module task ────────────┐
-//!                                ◄─bytes────│  vmodem_core::Modem                 │
-//!                                           │  select!: host · net events · timer │
-//!   link tasks (one per TCP link) ─events──►│  drain: output, actions, events     │
+//!   host port (pty · TCP · stdio) ──read───►┌──────────── module task ────────────┐
+//!    AsyncRead + AsyncWrite       ◄─write───│  vmodem_core::Modem (one out buffer)│
+//!    (no queue of its own)                  │  select!: port · net events · timer │
+//!   link tasks (one per TCP link) ─events──►│  drain: actions, events             │
 //!                                ◄actions───└─────────────────────────────────────┘
 //! ```
 //!
@@ -33,11 +33,14 @@
 //! - **Time.** A module's epoch is the tokio instant it was created at;
 //!   `now` is whole milliseconds since. Under `tokio::time::pause` a module
 //!   runs in virtual time.
-//! - **Output nobody reads** waits in a 64 KiB queue per module and is then
-//!   dropped with a warning, as a UART with nobody listening loses bytes; the
-//!   module never waits for its host ([`PtyPort`] details the kernel's share).
+//! - **Output nobody reads waits, and is never dropped**, as on a UART with
+//!   RTS/CTS flow control: it stays in the core's one output buffer (the
+//!   kernel's pty or socket buffer holds a few KiB more), the core pauses its
+//!   links so TCP pushes back on the broker, and past 32 KiB the module task
+//!   stops reading host input. Ports keep no queue of their own.
 //! - **TCP serial:** a new connection replaces the current host, like
-//!   re-plugging a cable ([`TcpSerialPort`]).
+//!   re-plugging a cable; while none is connected, output waits for the next
+//!   one ([`TcpSerialPort`]).
 //! - **stdio:** end of stdin stops the module ([`StdioPort`]).
 //! - **Power-down** (`AT+QPOWD`) is logged; the module stays off unless
 //!   [`ModuleOptions::power_on_after`] presses the power key again.
@@ -64,7 +67,6 @@ mod dial;
 mod host;
 mod links;
 mod module;
-mod outqueue;
 mod pty;
 mod reactor;
 mod stdio;

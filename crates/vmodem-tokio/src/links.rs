@@ -1,9 +1,20 @@
 //! The network links a module asked for: one tokio task per TCP or TLS connection.
 //!
-//! The module task turns each [`NetAction`] into a command for a link task and
-//! never waits on one. Link tasks report back through a bounded channel of
-//! [`NetEvent`]s, which the module task drains; when the module is busy the
+//! The module task turns each [`NetAction`] into a change of the link's
+//! shared state and never waits on a link. Link tasks report back through
+//! the module's bounded channel of [`NetEvent`]s; when the module is busy the
 //! link tasks wait, so a fast broker slows down instead of filling memory.
+//!
+//! **Every place bytes wait is bounded:**
+//! - the send buffer: bytes the core sent and the task has not written yet.
+//!   The core bounds it (its per-link send buffer, 16 KiB plus a few protocol
+//!   bytes) because the task reports every write ([`NetEvent::Written`]); on a
+//!   TLS link rustls may hold [`TLS_SEND_LIMIT`] more of records;
+//! - the receive side: a task reads at most [`READ_CHUNK`] at a time and has
+//!   at most [`READS_IN_FLIGHT`] reads handed to the module and not yet taken
+//!   by the core, so a paused link's task stops within one chunk and the core
+//!   never holds more than its packet limit plus two chunks;
+//! - wake-ups: a channel of one, which carries no data.
 //!
 //! Every link task ends with an event unless the core closed the link itself:
 //! `ConnectFailed`, `Closed`, or `SendFailed` followed by `Closed`. So an
@@ -12,13 +23,13 @@
 //!
 //! A TLS link ([`crate::tls`]) is a TCP link with a handshake after the
 //! connect; from then on it carries plaintext through the same code, so
-//! pausing, closing and failed writes behave exactly as on TCP.
+//! pausing, closing, failed writes and write reports behave exactly as on TCP.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -37,20 +48,55 @@ use crate::tls::TlsClient;
 const CLOSE_FLUSH: Duration = Duration::from_secs(5);
 
 /// Largest chunk handed to the core in one [`NetEvent::Received`].
-const READ_CHUNK: usize = 4096;
+pub(crate) const READ_CHUNK: usize = 4096;
 
-/// What the module task tells one link task. Dropping the sender closes the link.
+/// Reads a link may have handed to the module task that the core has not
+/// taken yet. Two: one being taken while the next is read.
+pub(crate) const READS_IN_FLIGHT: u8 = 2;
+
+/// Most TLS records rustls may buffer for a link whose TCP socket is full
+/// (rustls's own default is 64 KiB); the plaintext it took counts as written.
+pub(crate) const TLS_SEND_LIMIT: usize = 16 * 1024;
+
+/// What the module task and a link task share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Bytes the core sent, not yet taken by the task.
+    send: Vec<u8>,
+    /// The core asked the link to stop reading.
+    paused: bool,
+    /// Reads handed to the module task and not yet taken by the core.
+    in_flight: u8,
+}
+
+/// The module task's end of one link. Dropping it closes the link (after
+/// what was sent is written).
 #[derive(Debug)]
-enum Command {
-    Send(Vec<u8>),
-    Pause,
-    Resume,
+struct LinkHandle {
+    shared: Arc<Mutex<Shared>>,
+    /// Wakes the task after a change; full means a wake-up is pending already.
+    wake: mpsc::Sender<()>,
+}
+
+impl LinkHandle {
+    fn change(&self, f: impl FnOnce(&mut Shared)) {
+        f(&mut lock(&self.shared));
+        let _ = self.wake.try_send(());
+    }
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    // A panicking link task cannot leave the state half-changed: every
+    // change is a field assignment or an append.
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The link tasks of one module.
 #[derive(Debug)]
 pub(crate) struct Links {
-    open: HashMap<LinkId, mpsc::UnboundedSender<Command>>,
+    open: HashMap<LinkId, LinkHandle>,
     dialer: Arc<Dialer>,
     events: mpsc::Sender<NetEvent>,
 }
@@ -66,7 +112,7 @@ impl Links {
 
     /// Carries out one action from the core; never waits.
     pub(crate) fn handle(&mut self, action: NetAction) {
-        let (link, command) = match action {
+        let link = match action {
             NetAction::Connect {
                 link,
                 host,
@@ -81,28 +127,47 @@ impl Links {
                 self.open.remove(&link);
                 return;
             }
-            NetAction::Send { link, data } => (link, Command::Send(data)),
-            NetAction::PauseReading { link } => (link, Command::Pause),
-            NetAction::ResumeReading { link } => (link, Command::Resume),
+            NetAction::Send { link, data } => {
+                self.change(link, |s| s.send.extend_from_slice(&data))
+            }
+            NetAction::PauseReading { link } => self.change(link, |s| s.paused = true),
+            NetAction::ResumeReading { link } => self.change(link, |s| s.paused = false),
             other => {
                 warn!(?other, "network action this driver does not know; ignored");
                 return;
             }
         };
-        let delivered = self
-            .open
-            .get(&link)
-            .is_some_and(|tx| tx.send(command).is_ok());
-        if !delivered {
+        if let Some(link) = link {
             debug!(?link, "action for a link that has already ended; dropped");
+        }
+    }
+
+    /// The core took a [`NetEvent::Received`] of `link`: the task may read again.
+    pub(crate) fn delivered(&mut self, link: LinkId) {
+        self.change(link, |s| s.in_flight = s.in_flight.saturating_sub(1));
+    }
+
+    /// Applies `f` to a live link's state; the link back if it has ended.
+    fn change(&self, link: LinkId, f: impl FnOnce(&mut Shared)) -> Option<LinkId> {
+        match self.open.get(&link) {
+            Some(handle) if !handle.wake.is_closed() => {
+                handle.change(f);
+                None
+            }
+            _ => Some(link),
         }
     }
 
     fn connect(&mut self, link: LinkId, host: String, port: u16, tls: Option<TlsSettings>) {
         // Forget links whose tasks have ended (the core was told by their last event).
-        self.open.retain(|_, tx| !tx.is_closed());
-        let (tx, rx) = mpsc::unbounded_channel();
-        if self.open.insert(link, tx).is_some() {
+        self.open.retain(|_, handle| !handle.wake.is_closed());
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let (wake, woken) = mpsc::channel(1);
+        let handle = LinkHandle {
+            shared: shared.clone(),
+            wake,
+        };
+        if self.open.insert(link, handle).is_some() {
             warn!(
                 ?link,
                 "core reopened a link that was still open; the old one is closed"
@@ -110,10 +175,11 @@ impl Links {
         }
         let task = LinkTask {
             link,
-            commands: rx,
+            shared,
+            woken,
             events: self.events.clone(),
-            queue: VecDeque::new(),
-            paused: false,
+            sending: Vec::new(),
+            unflushed: false,
         };
         tokio::spawn(task.run(self.dialer.clone(), host, port, tls));
     }
@@ -122,16 +188,19 @@ impl Links {
 /// One connection and the state the module asked it to be in.
 struct LinkTask {
     link: LinkId,
-    commands: mpsc::UnboundedReceiver<Command>,
+    shared: Arc<Mutex<Shared>>,
+    /// Wake-ups from the module task; closed when the core closed the link.
+    woken: mpsc::Receiver<()>,
     events: mpsc::Sender<NetEvent>,
-    /// Data sent by the core and not yet written.
-    queue: VecDeque<Vec<u8>>,
-    paused: bool,
+    /// Bytes taken from the shared send buffer and not yet written.
+    sending: Vec<u8>,
+    /// Written since the last flush (a TLS link buffers records).
+    unflushed: bool,
 }
 
 /// Why a link task stops.
 enum End {
-    /// The core closed the link (the command channel closed).
+    /// The core closed the link.
     ClosedByCore,
     /// Tell the core this, then stop.
     Report(NetEvent),
@@ -147,7 +216,7 @@ impl LinkTask {
         let context = tls.as_ref().map(|tls| tls.context);
         let connect = open(&dialer, &host, port, tls);
         tokio::pin!(connect);
-        // Commands arriving while connecting (sends, pauses) are kept for later.
+        // What the core asks meanwhile (sends, pauses) waits in the shared state.
         let (mut stream, early_data) = loop {
             tokio::select! {
                 opened = &mut connect => match opened {
@@ -168,12 +237,14 @@ impl LinkTask {
                         return;
                     }
                 },
-                command = self.commands.recv() => match command {
-                    Some(command) => self.apply(command),
-                    None => return debug!(?link, "closed by the core while connecting"),
+                woken = self.woken.recv() => if woken.is_none() {
+                    return debug!(?link, "closed by the core while connecting");
                 },
             }
         };
+        if let Stream::Tls(tls) = &mut stream {
+            tls.get_mut().1.set_buffer_limit(Some(TLS_SEND_LIMIT));
+        }
         info!(?link, host, port, peer = ?stream.peer_addr().ok(), tls = ?context, "connected");
         if self
             .events
@@ -185,6 +256,7 @@ impl LinkTask {
         }
         // Data the server sent while a TLS handshake was being confirmed.
         if !early_data.is_empty() {
+            lock(&self.shared).in_flight += 1;
             let data = early_data;
             if self
                 .events
@@ -217,46 +289,123 @@ impl LinkTask {
         }
     }
 
-    fn apply(&mut self, command: Command) {
-        match command {
-            Command::Send(data) => self.queue.push_back(data),
-            Command::Pause => self.paused = true,
-            Command::Resume => self.paused = false,
-        }
-    }
-
     /// Moves bytes both ways until the link ends.
     async fn carry(&mut self, stream: &mut Stream) -> End {
         let link = self.link;
         loop {
-            let paused = self.paused;
-            let queue = &mut self.queue;
-            tokio::select! {
-                // What the core asked for first: a pause stops the very next read.
-                biased;
-                command = self.commands.recv() => match command {
-                    Some(command) => self.apply(command),
-                    None => return End::ClosedByCore,
-                },
-                io = poll_fn(|cx| poll_io(cx, stream, queue, paused)) => {
-                    let event = match io {
-                        Io::WriteFailed => return End::WriteFailed,
-                        Io::Eof => return End::Report(NetEvent::Closed { link, cause: CloseCause::PeerClosed }),
-                        Io::ReadFailed(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                            // A TLS peer that closed TCP without close_notify: still its close.
-                            return End::Report(NetEvent::Closed { link, cause: CloseCause::PeerClosed });
-                        }
-                        Io::ReadFailed(e) => {
-                            debug!(?link, error = %e, "reading failed");
-                            return End::Report(NetEvent::Closed { link, cause: CloseCause::Reset });
-                        }
-                        Io::Data(data) => NetEvent::Received { link, data },
-                    };
-                    if self.events.send(event).await.is_err() {
-                        return End::ModuleGone;
-                    }
+            let event = match poll_fn(|cx| self.poll_io(cx, stream)).await {
+                Io::Written(len) => NetEvent::Written { link, len },
+                Io::Data(data) => NetEvent::Received { link, data },
+                Io::ClosedByCore => return End::ClosedByCore,
+                Io::WriteFailed => return End::WriteFailed,
+                Io::Eof => {
+                    return End::Report(NetEvent::Closed {
+                        link,
+                        cause: CloseCause::PeerClosed,
+                    })
+                }
+                Io::ReadFailed(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    // A TLS peer that closed TCP without close_notify: still its close.
+                    return End::Report(NetEvent::Closed {
+                        link,
+                        cause: CloseCause::PeerClosed,
+                    });
+                }
+                Io::ReadFailed(e) => {
+                    debug!(?link, error = %e, "reading failed");
+                    return End::Report(NetEvent::Closed {
+                        link,
+                        cause: CloseCause::Reset,
+                    });
+                }
+            };
+            if self.events.send(event).await.is_err() {
+                return End::ModuleGone;
+            }
+        }
+    }
+
+    /// One round of I/O: what the module asked for first (a pause stops the
+    /// very next read; a close ends the link), then writes as far as the link
+    /// takes them, then a read if the link may read. Ready with the first
+    /// thing to report; pending only when every side it polled is pending,
+    /// so wakers are registered.
+    fn poll_io(&mut self, cx: &mut Context<'_>, stream: &mut Stream) -> Poll<Io> {
+        loop {
+            match self.woken.poll_recv(cx) {
+                Poll::Ready(Some(())) => {}
+                Poll::Ready(None) => return Poll::Ready(Io::ClosedByCore),
+                Poll::Pending => break,
+            }
+        }
+        match self.poll_write(cx, stream) {
+            Poll::Ready(Ok(0)) => {}
+            Poll::Ready(Ok(n)) => return Poll::Ready(Io::Written(n)),
+            Poll::Ready(Err(_)) => return Poll::Ready(Io::WriteFailed),
+            Poll::Pending => {}
+        }
+        {
+            let mut shared = lock(&self.shared);
+            if shared.paused || shared.in_flight >= READS_IN_FLIGHT {
+                return Poll::Pending;
+            }
+            // Counted before the read: the module task may take the event
+            // (and give the read back) before this task runs again.
+            shared.in_flight += 1;
+        }
+        let mut buf = [0u8; READ_CHUNK];
+        let mut read = ReadBuf::new(&mut buf);
+        let polled = Pin::new(stream).poll_read(cx, &mut read);
+        if polled.is_pending() {
+            lock(&self.shared).in_flight -= 1;
+        }
+        match polled {
+            Poll::Ready(Ok(())) if read.filled().is_empty() => Poll::Ready(Io::Eof),
+            Poll::Ready(Ok(())) => Poll::Ready(Io::Data(read.filled().to_vec())),
+            Poll::Ready(Err(e)) => Poll::Ready(Io::ReadFailed(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Writes what the core sent as far as the link takes it now, and
+    /// flushes; ready with the bytes written (0: nothing to do or all
+    /// flushed), pending when the link takes nothing now.
+    fn poll_write(&mut self, cx: &mut Context<'_>, stream: &mut Stream) -> Poll<io::Result<usize>> {
+        let mut written = 0;
+        loop {
+            if self.sending.is_empty() {
+                std::mem::swap(&mut self.sending, &mut lock(&self.shared).send);
+                if self.sending.is_empty() {
+                    break;
                 }
             }
+            match Pin::new(&mut *stream).poll_write(cx, &self.sending) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    self.sending.drain(..n);
+                    written += n;
+                    self.unflushed = true;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => break,
+            }
+        }
+        if self.sending.capacity() > READ_CHUNK && self.sending.is_empty() {
+            self.sending = Vec::new();
+        }
+        if self.unflushed {
+            match Pin::new(&mut *stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {}
+            }
+        }
+        if written > 0 {
+            Poll::Ready(Ok(written))
+        } else if self.sending.is_empty() && !self.unflushed {
+            Poll::Ready(Ok(0))
+        } else {
+            Poll::Pending
         }
     }
 
@@ -265,8 +414,12 @@ impl LinkTask {
     async fn close(mut self, mut stream: Stream) {
         let link = self.link;
         let flushed = tokio::time::timeout(CLOSE_FLUSH, async {
-            let queue = &mut self.queue;
-            poll_fn(|cx| poll_write_all(cx, &mut stream, queue)).await?;
+            loop {
+                match poll_fn(|cx| self.poll_write(cx, &mut stream)).await? {
+                    0 => break,
+                    _ => continue,
+                }
+            }
             stream.shutdown().await
         })
         .await;
@@ -305,60 +458,16 @@ async fn open(
 
 /// What one round of I/O on a link came to.
 enum Io {
+    /// This many more bytes of the core's sends were written.
+    Written(usize),
     /// Bytes read.
     Data(Vec<u8>),
     /// The peer ended the stream.
     Eof,
     ReadFailed(io::Error),
     WriteFailed,
-}
-
-/// Writes what the queue holds as far as the link takes it, then reads
-/// unless paused; ready with the first thing the task must act on. Pending
-/// only when every side it polled is pending, so wakers are registered.
-fn poll_io(
-    cx: &mut Context<'_>,
-    stream: &mut Stream,
-    queue: &mut VecDeque<Vec<u8>>,
-    paused: bool,
-) -> Poll<Io> {
-    if let Poll::Ready(Err(_)) = poll_write_all(cx, stream, queue) {
-        return Poll::Ready(Io::WriteFailed);
-    }
-    if paused {
-        return Poll::Pending;
-    }
-    let mut buf = [0u8; READ_CHUNK];
-    let mut read = ReadBuf::new(&mut buf);
-    match Pin::new(stream).poll_read(cx, &mut read) {
-        Poll::Ready(Ok(())) if read.filled().is_empty() => Poll::Ready(Io::Eof),
-        Poll::Ready(Ok(())) => Poll::Ready(Io::Data(read.filled().to_vec())),
-        Poll::Ready(Err(e)) => Poll::Ready(Io::ReadFailed(e)),
-        Poll::Pending => Poll::Pending,
-    }
-}
-
-/// Writes the queue out and flushes (a TLS link buffers records); ready when
-/// all is written or writing failed.
-fn poll_write_all(
-    cx: &mut Context<'_>,
-    stream: &mut Stream,
-    queue: &mut VecDeque<Vec<u8>>,
-) -> Poll<io::Result<()>> {
-    while let Some(front) = queue.front_mut() {
-        match Pin::new(&mut *stream).poll_write(cx, front) {
-            Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-            Poll::Ready(Ok(n)) if n == front.len() => {
-                queue.pop_front();
-            }
-            Poll::Ready(Ok(n)) => {
-                front.drain(..n);
-            }
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
-        }
-    }
-    Pin::new(stream).poll_flush(cx)
+    /// The core closed the link.
+    ClosedByCore,
 }
 
 /// A link's connection: plain TCP, or TLS over TCP.
@@ -435,11 +544,28 @@ mod tests {
         (Links::new(Dialer::new(&hosts, PATIENCE), tx), rx)
     }
 
+    /// The next event other than a write report.
     async fn next(events: &mut mpsc::Receiver<NetEvent>) -> NetEvent {
-        tokio::time::timeout(PATIENCE, events.recv())
+        next_within(events, PATIENCE)
             .await
             .expect("a network event in time")
-            .expect("the event channel stays open")
+    }
+
+    /// The next event other than a write report within `patience`, if any.
+    async fn next_within(
+        events: &mut mpsc::Receiver<NetEvent>,
+        patience: Duration,
+    ) -> Option<NetEvent> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let event = tokio::time::timeout_at(deadline, events.recv())
+                .await
+                .ok()?
+                .expect("the event channel stays open");
+            if !matches!(event, NetEvent::Written { .. }) {
+                return Some(event);
+            }
+        }
     }
 
     fn connect(links: &mut Links, host: &str, port: u16) {
@@ -613,8 +739,8 @@ mod tests {
         links.handle(NetAction::PauseReading { link: LINK });
         peer.write_all(b"held back").await.unwrap();
         peer.flush().await.unwrap();
-        let early = tokio::time::timeout(Duration::from_millis(300), events.recv()).await;
-        assert!(early.is_err(), "paused link delivered {early:?}");
+        let early = next_within(&mut events, Duration::from_millis(300)).await;
+        assert!(early.is_none(), "paused link delivered {early:?}");
         links.handle(NetAction::ResumeReading { link: LINK });
         let data = b"held back".to_vec();
         assert_eq!(
@@ -680,8 +806,8 @@ mod tests {
         assert_eq!(next(&mut events).await, NetEvent::Connected { link: LINK });
 
         peer.write_all(b"held back").await.unwrap();
-        let early = tokio::time::timeout(Duration::from_millis(300), events.recv()).await;
-        assert!(early.is_err(), "paused link delivered {early:?}");
+        let early = next_within(&mut events, Duration::from_millis(300)).await;
+        assert!(early.is_none(), "paused link delivered {early:?}");
 
         links.handle(NetAction::ResumeReading { link: LINK });
         let data = b"held back".to_vec();
@@ -713,6 +839,72 @@ mod tests {
             data: b"late".to_vec(),
         });
         let late = tokio::time::timeout(Duration::from_millis(200), events.recv()).await;
-        assert!(late.is_err(), "closed link reported {late:?}");
+        assert!(
+            matches!(late, Err(_) | Ok(Some(NetEvent::Written { .. }))),
+            "closed link reported {late:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn every_byte_written_is_reported_and_only_once() {
+        let (mut links, mut events, mut peer) = open_link().await;
+        let mut sent = 0;
+        for i in 0..200u8 {
+            let data = vec![i; 1000];
+            sent += data.len();
+            links.handle(NetAction::Send { link: LINK, data });
+        }
+        let reader = tokio::spawn(async move {
+            let mut got = vec![0u8; 200_000];
+            peer.read_exact(&mut got).await.unwrap();
+            (got, peer)
+        });
+        let mut written = 0;
+        while written < sent {
+            match tokio::time::timeout(PATIENCE, events.recv())
+                .await
+                .unwrap()
+                .unwrap()
+            {
+                NetEvent::Written { link: LINK, len } => written += len,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(written, sent);
+        let (got, _peer) = reader.await.unwrap();
+        let want: Vec<u8> = (0..200u8).flat_map(|i| vec![i; 1000]).collect();
+        assert!(got == want, "the bytes arrive in order");
+    }
+
+    #[tokio::test]
+    async fn a_link_hands_over_two_reads_until_the_core_takes_them() {
+        let (mut links, mut events, mut peer) = open_link().await;
+        // More than two reads' worth, in separate segments.
+        for _ in 0..4 {
+            peer.write_all(&[7u8; READ_CHUNK]).await.unwrap();
+            peer.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut got = 0;
+        for _ in 0..READS_IN_FLIGHT {
+            match next(&mut events).await {
+                NetEvent::Received { data, .. } => got += data.len(),
+                other => panic!("{other:?}"),
+            }
+        }
+        let more = next_within(&mut events, Duration::from_millis(300)).await;
+        assert!(
+            more.is_none(),
+            "a third read before the core took one: {more:?}"
+        );
+        // The core takes them: the rest comes.
+        while got < 4 * READ_CHUNK {
+            links.delivered(LINK);
+            match next(&mut events).await {
+                NetEvent::Received { data, .. } => got += data.len(),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(got, 4 * READ_CHUNK);
     }
 }

@@ -1,18 +1,31 @@
 //! One running module: a tokio task that feeds the core and carries out what
 //! it asks for.
 //!
-//! The task waits on four things at once: bytes from the host port, events
-//! from its link tasks, the core's next deadline, and the power key (see
+//! The task waits on these things at once: the host port (readable while the
+//! module wants input, writable while output waits), events from its link
+//! tasks, the core's next deadline, and the power key (see
 //! [`ModuleOptions::power_on_after`]). After each it drains the core in the
-//! documented order: host output, network actions, events. It knows nothing
-//! about AT commands or MQTT; that is all in `vmodem-core`.
+//! documented order: network actions, events (host output is written by the
+//! port's own arm, as far as the line takes it). It knows nothing about AT
+//! commands or MQTT; that is all in `vmodem-core`.
+//!
+//! **One output path.** The core's output buffer is the only place module
+//! output waits: the task writes straight from
+//! [`Modem::host_output`](vmodem_core::Modem::host_output) and tells the core
+//! what the port took. A host that does not read therefore holds the output
+//! in the core, which pauses its links and, past a bound, stops taking host
+//! input; the task then stops reading the port (UART flow control).
 
 use std::collections::HashMap;
+use std::future::poll_fn;
 use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, info};
@@ -24,11 +37,19 @@ use crate::links::Links;
 use crate::trace::{Direction, Trace};
 use crate::ufs::UfsDir;
 
-/// How many network events may wait for a busy module before its links pause.
+/// How many network events may wait for a busy module before its link
+/// tasks wait too. Data is bounded apart from this: each link has at most
+/// two reads of 4 KiB handed over and not taken (`links.rs`), so at most
+/// 6 × 2 × 4 KiB of received bytes wait here.
 const NET_EVENT_QUEUE: usize = 64;
 
 /// How long a stopping module may take to write its last output to the host.
 const FINAL_FLUSH: Duration = Duration::from_millis(500);
+
+/// Most host bytes read at once. The module processes each read before it
+/// looks at its output again, so this also bounds how far past its output
+/// limit one read can take it.
+const HOST_READ_CHUNK: usize = 1024;
 
 /// When a module powers up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -154,7 +175,8 @@ pub fn spawn_module(
     } else {
         Modem::new(config, created)
     };
-    let task = ModuleTask {
+    // Boxed, so the task's future holds a pointer, not the module twice.
+    let task = Box::new(ModuleTask {
         modem,
         port: port.into(),
         links: Links::new(
@@ -167,7 +189,11 @@ pub fn spawn_module(
         power_on_after: options.power_on_after,
         power_on_at: None,
         ufs,
-    };
+        input: [0; HOST_READ_CHUNK],
+        traced: 0,
+        unflushed: false,
+        read_first: false,
+    });
     Ok(ModuleHandle {
         stop: Some(stop_tx),
         task: Some(tokio::spawn(task.run(wait_for_host, stop_rx))),
@@ -241,11 +267,31 @@ struct ModuleTask {
     power_on_at: Option<tokio::time::Instant>,
     /// Where UFS is mirrored, if anywhere.
     ufs: Option<UfsDir>,
+    /// Where a read of host input lands; processed at once.
+    input: [u8; HOST_READ_CHUNK],
+    /// How many bytes at the front of the output are in the trace already.
+    traced: usize,
+    /// Output was written since the port was last flushed (stdout keeps a
+    /// partial line, such as the `> ` prompt, until flushed).
+    unflushed: bool,
+    /// Poll the port's read side before its write side this time (they take
+    /// turns, so neither a fast host's input nor a flood of output starves the other).
+    read_first: bool,
+}
+
+/// What the host port did.
+enum PortIo {
+    /// Host bytes arrived in `ModuleTask::input`; 0 means the host has gone for good.
+    Read(usize),
+    /// The port took this many bytes of the module's output.
+    Wrote(usize),
+    /// Written output was flushed.
+    Flushed,
 }
 
 impl ModuleTask {
     async fn run(
-        mut self,
+        mut self: Box<Self>,
         wait_for_host: bool,
         mut stop: oneshot::Receiver<()>,
     ) -> Result<(), ModuleError> {
@@ -260,47 +306,77 @@ impl ModuleTask {
             }
         }
         // With power-on at start, the boot chain was emitted when the module was made.
-        self.drain(self.clock.now());
+        self.drain();
         let result = loop {
             let wake = self
                 .modem
                 .poll_timeout()
                 .and_then(|t| self.clock.deadline(t));
+            let want_input = self.modem.wants_host_input();
+            self.trace_output();
+            let output = self.modem.host_output();
+            let (port, input, unflushed) = (&mut self.port, &mut self.input, &mut self.unflushed);
+            self.read_first = !self.read_first;
+            let read_first = self.read_first;
             tokio::select! {
-                read = self.port.recv() => match read {
-                    Ok(Some(bytes)) => {
-                        let now = self.clock.now();
-                        self.record(now, Direction::HostToModule, &bytes);
-                        self.modem.handle_host_bytes(now, &bytes);
-                        self.drain(now);
+                io = poll_fn(|cx| poll_port(cx, port, input, want_input, output, unflushed, read_first)) => {
+                    match io {
+                        Ok(PortIo::Read(0)) => {
+                            info!("the host has gone for good; stopping the module");
+                            break Ok(());
+                        }
+                        Ok(PortIo::Read(n)) => {
+                            let now = self.clock.now();
+                            if let Some(trace) = &mut self.trace {
+                                if trace.record(now, Direction::HostToModule, &self.input[..n]).is_err() {
+                                    self.trace = None;
+                                }
+                            }
+                            self.modem.handle_host_bytes(now, &self.input[..n]);
+                            self.drain();
+                        }
+                        Ok(PortIo::Wrote(n)) => {
+                            let now = self.clock.now();
+                            self.took_output(now, n);
+                            self.drain();
+                        }
+                        Ok(PortIo::Flushed) => {}
+                        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                            info!("the host closed its end of the line; stopping the module");
+                            break Ok(());
+                        }
+                        Err(e) => break Err(ModuleError::Host(e)),
                     }
-                    Ok(None) => {
-                        info!("the host has gone for good; stopping the module");
-                        break Ok(());
-                    }
-                    Err(e) => break Err(ModuleError::Host(e)),
-                },
+                }
                 Some(event) = self.net_events.recv() => {
                     let now = self.clock.now();
+                    let received = match &event {
+                        NetEvent::Received { link, .. } => Some(*link),
+                        _ => None,
+                    };
                     self.modem.handle_net_event(now, event);
-                    self.drain(now);
+                    // Actions first (a pause must reach the link before it may read again).
+                    self.drain();
+                    if let Some(link) = received {
+                        self.links.delivered(link);
+                    }
                 }
                 () = sleep_until(wake) => {
                     let now = self.clock.now();
                     self.modem.handle_timeout(now);
-                    self.drain(now);
+                    self.drain();
                 }
                 () = sleep_until(self.power_on_at) => {
                     self.power_on_at = None;
                     info!("pressing the power key");
                     let now = self.clock.now();
                     self.modem.power_on(now);
-                    self.drain(now);
+                    self.drain();
                 }
                 _ = &mut stop => break Ok(()),
             }
         };
-        if tokio::time::timeout(FINAL_FLUSH, self.port.flush())
+        if tokio::time::timeout(FINAL_FLUSH, self.write_out())
             .await
             .is_err()
         {
@@ -309,12 +385,52 @@ impl ModuleTask {
         result
     }
 
-    /// Drains the core in the documented order after an input at `now`.
-    fn drain(&mut self, now: Instant) {
-        while let Some(bytes) = self.modem.poll_host_output() {
-            self.record(now, Direction::ModuleToHost, &bytes);
-            self.port.send(&bytes);
+    /// Traces the output about to be offered to the port, each byte once:
+    /// before the host can read it, so a test that saw a byte on the line
+    /// finds it in the trace.
+    fn trace_output(&mut self) {
+        let output = self.modem.host_output();
+        if self.traced >= output.len() {
+            return;
         }
+        if let Some(trace) = &mut self.trace {
+            let now = self.clock.now();
+            if trace
+                .record(now, Direction::ModuleToHost, &output[self.traced..])
+                .is_err()
+            {
+                self.trace = None;
+            }
+        }
+        self.traced = output.len();
+    }
+
+    /// The port took the first `n` bytes of the output: tell the core.
+    fn took_output(&mut self, now: Instant, n: usize) {
+        self.traced = self.traced.saturating_sub(n);
+        self.modem.consume_host_output(now, n);
+        self.unflushed = true;
+    }
+
+    /// Writes whatever output waits (the caller bounds how long this may take).
+    async fn write_out(&mut self) {
+        loop {
+            self.trace_output();
+            let output = self.modem.host_output();
+            if output.is_empty() {
+                break;
+            }
+            match self.port.write(output).await {
+                Ok(n) if n > 0 => self.took_output(self.clock.now(), n),
+                _ => return,
+            }
+        }
+        let _ = self.port.flush().await;
+    }
+
+    /// Drains the core in the documented order after an input: network
+    /// actions, then events (output goes out through the port arm).
+    fn drain(&mut self) {
         while let Some(action) = self.modem.poll_net_action() {
             self.links.handle(action);
         }
@@ -353,14 +469,51 @@ impl ModuleTask {
             }
         }
     }
+}
 
-    fn record(&mut self, now: Instant, dir: Direction, bytes: &[u8]) {
-        if let Some(trace) = &mut self.trace {
-            if trace.record(now, dir, bytes).is_err() {
-                self.trace = None;
-            }
+/// One step of the host port: writes output if any waits (or flushes what
+/// was written), reads input if the module wants it, the two sides taking
+/// turns; ready with the first thing that happened.
+fn poll_port(
+    cx: &mut Context<'_>,
+    port: &mut HostPort,
+    input: &mut [u8],
+    want_input: bool,
+    output: &[u8],
+    unflushed: &mut bool,
+    read_first: bool,
+) -> Poll<io::Result<PortIo>> {
+    let mut read = |cx: &mut Context<'_>, port: &mut HostPort| {
+        if !want_input {
+            return Poll::Pending;
+        }
+        let mut buf = ReadBuf::new(input);
+        Pin::new(port)
+            .poll_read(cx, &mut buf)
+            .map_ok(|()| PortIo::Read(buf.filled().len()))
+    };
+    if read_first {
+        if let Poll::Ready(r) = read(cx, port) {
+            return Poll::Ready(r);
         }
     }
+    if !output.is_empty() {
+        if let Poll::Ready(r) = Pin::new(&mut *port).poll_write(cx, output) {
+            return Poll::Ready(match r {
+                Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+                r => r.map(PortIo::Wrote),
+            });
+        }
+    } else if *unflushed {
+        if let Poll::Ready(r) = Pin::new(&mut *port).poll_flush(cx) {
+            *unflushed = false;
+            return Poll::Ready(r.map(|()| PortIo::Flushed));
+        }
+    }
+    if !read_first {
+        return read(cx, port);
+    }
+    Poll::Pending
 }
 
 /// Sleeps until `deadline`, or forever if there is none.
@@ -374,6 +527,38 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Thousands of modules per process (issue 13): the task's future holds
+    /// a pointer to the module, not the module (it held `ModuleTask` twice,
+    /// 15.7 KB, before the task was boxed).
+    #[tokio::test]
+    async fn the_module_task_future_is_small() {
+        let port = crate::PtyPort::open(None).unwrap();
+        let (events_tx, net_events) = mpsc::channel(1);
+        let clock = Clock::start();
+        let task = Box::new(ModuleTask {
+            modem: Modem::new_powered_off(Config::default(), clock.now()),
+            port: port.into(),
+            links: Links::new(
+                Dialer::new(&HashMap::new(), Duration::from_secs(1)),
+                events_tx,
+            ),
+            net_events,
+            trace: None,
+            clock,
+            power_on_after: None,
+            power_on_at: None,
+            ufs: None,
+            input: [0; HOST_READ_CHUNK],
+            traced: 0,
+            unflushed: false,
+            read_first: false,
+        });
+        let (_stop_tx, stop_rx) = oneshot::channel();
+        let future = task.run(true, stop_rx);
+        let size = std::mem::size_of_val(&future);
+        assert!(size <= 1024, "the module task's future is {size} bytes");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn clock_counts_milliseconds_from_creation_and_maps_deadlines_back() {

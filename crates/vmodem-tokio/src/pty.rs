@@ -13,23 +13,30 @@
 //! - We keep a slave descriptor open for the module's lifetime. Otherwise the
 //!   master reads EIO as soon as the last client closes the device, and the
 //!   next client could not talk to the same module.
-//! - Output nobody reads first fills the kernel's pty buffer (a few KiB, which
-//!   the next client to open the device reads), then our bounded queue
-//!   (64 KiB, see `outqueue.rs`); beyond that it is dropped with a warning,
-//!   as a UART with nobody listening loses bytes too.
+//! - Output nobody reads first fills the kernel's pty buffer (a few KiB,
+//!   which the next client to open the device reads); then the master stops
+//!   taking bytes and the output waits in the module, which applies
+//!   back-pressure (it pauses its links, and past a bound stops reading host
+//!   input), as a UART does with RTS/CTS flow control: nothing is dropped.
+//!
+//! The port is a plain byte stream ([`AsyncRead`]/[`AsyncWrite`] on the
+//! master); the module task owns the one output buffer and decides when to
+//! read and write.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
-use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tracing::{debug, warn};
 
 use crate::attach::{OpenWatch, SETTLE};
 use crate::host::PortError;
-use crate::outqueue::OutQueue;
 use crate::reactor;
 use crate::symlink::Symlink;
 use crate::termios::{keep_echo_off, make_raw, Raw};
@@ -43,7 +50,6 @@ pub struct PtyPort {
     slave: OwnedFd,
     path: PathBuf,
     link: Option<Symlink>,
-    out: OutQueue,
     /// Reports the first client's open; `None` if inotify is unavailable.
     opens: Option<OpenWatch>,
 }
@@ -73,7 +79,6 @@ impl PtyPort {
             slave: pty.slave,
             path,
             link,
-            out: OutQueue::default(),
         })
     }
 
@@ -87,10 +92,6 @@ impl PtyPort {
         self.link.as_ref().map(Symlink::path)
     }
 
-    pub(crate) fn send(&mut self, bytes: &[u8]) {
-        self.out.push(bytes);
-    }
-
     /// Waits until a client opens the device and has had time to set it up.
     pub(crate) async fn attached(&mut self) -> io::Result<()> {
         if let Some(watch) = &mut self.opens {
@@ -101,40 +102,64 @@ impl PtyPort {
         self.opens = None;
         Ok(())
     }
+}
 
-    pub(crate) async fn recv(&mut self) -> io::Result<Vec<u8>> {
+impl AsyncRead for PtyPort {
+    /// Reads what the host wrote; end of file cannot happen while we hold the slave.
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         loop {
-            tokio::select! {
-                ready = self.master.readable() => {
-                    if let Ok(read) = ready?.try_io(|fd| read_some(fd.get_ref())) {
-                        return read;
-                    }
+            let mut ready = ready!(self.master.poll_read_ready(cx))?;
+            match ready.try_io(|fd| fd.get_ref().read(buf.initialize_unfilled())) {
+                Ok(Ok(0)) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the pseudo-terminal closed although vmodem holds its slave open",
+                    )))
                 }
-                ready = self.master.writable(), if !self.out.is_empty() => {
-                    write_queued(&mut ready?, &self.slave, &mut self.out)?;
+                Ok(Ok(n)) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
                 }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => {}
+            }
+        }
+    }
+}
+
+impl AsyncWrite for PtyPort {
+    /// Writes as much as the master takes now; local echo a client turned on
+    /// is turned off first.
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let mut ready = ready!(self.master.poll_write_ready(cx))?;
+            keep_local_echo_off(&self.slave);
+            match ready.try_io(|fd| fd.get_ref().write(buf)) {
+                Ok(written) => return Poll::Ready(written),
+                Err(_would_block) => {}
             }
         }
     }
 
-    pub(crate) async fn flush(&mut self) -> io::Result<()> {
-        while !self.out.is_empty() {
-            write_queued(
-                &mut self.master.writable().await?,
-                &self.slave,
-                &mut self.out,
-            )?;
-        }
-        Ok(())
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 
-/// Writes queued output as far as the master takes it now.
-fn write_queued(
-    ready: &mut AsyncFdReadyGuard<'_, File>,
-    slave: &OwnedFd,
-    out: &mut OutQueue,
-) -> io::Result<()> {
+/// Echo would hand the module's output straight back to it as host input.
+fn keep_local_echo_off(slave: &OwnedFd) {
     match keep_echo_off(slave) {
         Ok(false) => {}
         Ok(true) => warn!(
@@ -143,10 +168,6 @@ fn write_queued(
         ),
         Err(e) => debug!(error = %e, "cannot read the pty's terminal settings"),
     }
-    if let Ok(written) = ready.try_io(|fd| fd.get_ref().write(out.front())) {
-        out.consume(written?);
-    }
-    Ok(())
 }
 
 fn pty_error(e: impl Into<io::Error>) -> PortError {
@@ -157,16 +178,4 @@ fn set_nonblocking(fd: impl AsFd) -> nix::Result<()> {
     let flags = OFlag::from_bits_truncate(fcntl(&fd, FcntlArg::F_GETFL)?);
     fcntl(&fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
     Ok(())
-}
-
-/// One read from the master; end of file cannot happen while we hold the slave.
-fn read_some(mut master: &File) -> io::Result<Vec<u8>> {
-    let mut buf = [0u8; 1024];
-    match master.read(&mut buf)? {
-        0 => Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the pseudo-terminal closed although vmodem holds its slave open",
-        )),
-        n => Ok(buf[..n].to_vec()),
-    }
 }

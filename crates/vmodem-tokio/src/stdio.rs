@@ -4,18 +4,22 @@
 //! When stdin is a terminal it is put in raw mode for the module's lifetime
 //! (Enter sends CR as on a serial console, Ctrl-C still works) and restored
 //! when the port is dropped. **End of stdin (or a closed stdout) means the host has gone for good:**
-//! the module writes what output is queued and stops, so
+//! the module writes what output waits and stops, so
 //! `printf 'ATI\r' | vmodem run --stdio --no-broker` prints the answer and exits.
+//!
+//! The port is a plain byte stream ([`AsyncRead`] on stdin, [`AsyncWrite`] on
+//! stdout); a closed stdout shows as [`io::ErrorKind::BrokenPipe`].
 
 use std::io;
 use std::os::fd::AsFd;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use nix::sys::termios::Termios;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Stdin, Stdout};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, Stdin, Stdout};
 use tracing::warn;
 
 use crate::host::PortError;
-use crate::outqueue::OutQueue;
 use crate::termios::{make_raw, restore, Raw};
 
 /// The process's stdin and stdout serving as a module's serial line.
@@ -25,10 +29,8 @@ use crate::termios::{make_raw, restore, Raw};
 pub struct StdioPort {
     stdin: Stdin,
     stdout: Stdout,
-    buf: Box<[u8]>,
     /// Terminal settings to put back, if stdin is a terminal we made raw.
     saved: Option<Termios>,
-    out: OutQueue,
 }
 
 impl StdioPort {
@@ -43,46 +45,38 @@ impl StdioPort {
         Ok(StdioPort {
             stdin: tokio::io::stdin(),
             stdout: tokio::io::stdout(),
-            buf: vec![0; 1024].into_boxed_slice(),
             saved,
-            out: OutQueue::default(),
         })
     }
+}
 
-    pub(crate) fn send(&mut self, bytes: &[u8]) {
-        self.out.push(bytes);
+impl AsyncRead for StdioPort {
+    /// Bytes typed or piped in; nothing read means the end of stdin.
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stdin).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for StdioPort {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stdout).poll_write(cx, buf)
     }
 
-    pub(crate) async fn recv(&mut self) -> io::Result<Option<Vec<u8>>> {
-        loop {
-            tokio::select! {
-                read = self.stdin.read(&mut self.buf) => {
-                    return match read? {
-                        0 => Ok(None),
-                        n => Ok(Some(self.buf[..n].to_vec())),
-                    };
-                }
-                written = self.stdout.write(self.out.front()), if !self.out.is_empty() => {
-                    let written = match written {
-                        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(None),
-                        other => other?,
-                    };
-                    self.out.consume(written);
-                    if self.out.is_empty() {
-                        // std's stdout holds a partial line (the `> ` prompt) otherwise.
-                        self.stdout.flush().await?;
-                    }
-                }
-            }
-        }
+    /// std's stdout holds a partial line (the `> ` prompt) until flushed.
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stdout).poll_flush(cx)
     }
 
-    pub(crate) async fn flush(&mut self) -> io::Result<()> {
-        while !self.out.is_empty() {
-            let written = self.stdout.write(self.out.front()).await?;
-            self.out.consume(written);
-        }
-        self.stdout.flush().await
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stdout).poll_shutdown(cx)
     }
 }
 

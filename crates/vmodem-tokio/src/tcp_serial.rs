@@ -2,28 +2,44 @@
 //!
 //! One connection at a time is the host. **A new connection replaces the
 //! current one**, which is closed, like re-plugging a cable: a client that
-//! crashed or hung can never lock the module away from the next one. The
-//! module keeps running while no host is connected; its output meanwhile is
-//! dropped (nobody is on the line), and output still queued for a host that
-//! left is dropped with it.
+//! crashed or hung can never lock the module away from the next one.
+//!
+//! **While no host is connected, output waits**, as it does on a UART with
+//! RTS/CTS flow control when nobody holds CTS: the module keeps it (and
+//! applies back-pressure: its links pause, and past a bound it stops taking
+//! host input), and the next host to connect receives it. Nothing the module
+//! acknowledged to a broker is lost because a cable was unplugged. Bytes
+//! already written to the socket of a host that then left went with it.
+//!
+//! The port is a plain byte stream ([`AsyncRead`]/[`AsyncWrite`]): reading
+//! and writing both take a waiting connection first, so the module task has
+//! one read and one write arm whatever the transport.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::Interest;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Sleep;
 use tracing::{debug, info, warn};
 
 use crate::host::PortError;
-use crate::outqueue::OutQueue;
+
+/// How long to wait after a failed accept (out of file descriptors and the
+/// like) before trying again, instead of spinning.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// A TCP listener serving as a module's serial line.
 #[derive(Debug)]
 pub struct TcpSerialPort {
     listener: TcpListener,
     host: Option<(TcpStream, SocketAddr)>,
-    out: OutQueue,
+    /// Set after a failed accept: no accept until it fires.
+    backoff: Option<Pin<Box<Sleep>>>,
 }
 
 impl TcpSerialPort {
@@ -40,7 +56,7 @@ impl TcpSerialPort {
         Ok(TcpSerialPort {
             listener,
             host: None,
-            out: OutQueue::default(),
+            backoff: None,
         })
     }
 
@@ -49,123 +65,112 @@ impl TcpSerialPort {
         self.listener.local_addr()
     }
 
-    pub(crate) fn send(&mut self, bytes: &[u8]) {
-        if self.host.is_some() {
-            self.out.push(bytes);
-        } else {
-            debug!(
-                len = bytes.len(),
-                "no host connected; module output goes nowhere"
-            );
-        }
-    }
-
     /// Waits until a host connects (at once if one is connected).
     pub(crate) async fn attached(&mut self) -> io::Result<()> {
-        while self.host.is_none() {
-            let accepted = self.listener.accept().await;
-            self.accepted(accepted).await;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn recv(&mut self) -> io::Result<Vec<u8>> {
-        loop {
-            let interest = if self.out.is_empty() {
-                Interest::READABLE
+        std::future::poll_fn(|cx| {
+            self.poll_accept(cx);
+            if self.host.is_some() {
+                Poll::Ready(())
             } else {
-                Interest::READABLE | Interest::WRITABLE
-            };
-            tokio::select! {
-                accepted = self.listener.accept() => self.accepted(accepted).await,
-                ready = host_ready(&self.host, interest), if self.host.is_some() => {
-                    match ready.and_then(|ready| self.exchange(ready)) {
-                        Ok(Some(bytes)) => return Ok(bytes),
-                        Ok(None) => {}
-                        Err(e) => self.hang_up(&format!("connection failed: {e}")),
-                    }
-                }
+                Poll::Pending
             }
-        }
-    }
-
-    pub(crate) async fn flush(&mut self) -> io::Result<()> {
-        while let Some((stream, _)) = &self.host {
-            if self.out.is_empty() {
-                break;
-            }
-            stream.writable().await?;
-            write_queued(stream, &mut self.out)?;
-        }
+        })
+        .await;
         Ok(())
     }
 
-    async fn accepted(&mut self, accepted: io::Result<(TcpStream, SocketAddr)>) {
-        match accepted {
-            Ok((stream, peer)) => {
-                if let Err(e) = stream.set_nodelay(true) {
-                    debug!(error = %e, "cannot set TCP_NODELAY on the host connection");
+    /// Takes every connection waiting; the newest becomes the host. Never
+    /// ready by itself: it registers the listener's waker.
+    fn poll_accept(&mut self, cx: &mut Context<'_>) {
+        loop {
+            if let Some(backoff) = &mut self.backoff {
+                if backoff.as_mut().poll(cx).is_pending() {
+                    return;
                 }
-                match self.host.replace((stream, peer)) {
-                    Some((_, old)) => {
-                        info!(%peer, %old, "new host connection replaces the old one")
+                self.backoff = None;
+            }
+            match self.listener.poll_accept(cx) {
+                Poll::Ready(Ok((stream, peer))) => {
+                    if let Err(e) = stream.set_nodelay(true) {
+                        debug!(error = %e, "cannot set TCP_NODELAY on the host connection");
                     }
-                    None => info!(%peer, "host connected"),
+                    match self.host.replace((stream, peer)) {
+                        Some((_, old)) => {
+                            info!(%peer, %old, "new host connection replaces the old one")
+                        }
+                        None => info!(%peer, "host connected"),
+                    }
                 }
-                self.out.clear();
-            }
-            Err(e) => {
-                // Out of file descriptors and the like: pause instead of spinning.
-                warn!(error = %e, "cannot accept a host connection");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-
-    /// Reads and writes what readiness allows; `Some` when the host sent bytes.
-    fn exchange(&mut self, ready: tokio::io::Ready) -> io::Result<Option<Vec<u8>>> {
-        let Some((stream, _)) = &self.host else {
-            return Ok(None);
-        };
-        if ready.is_writable() && !self.out.is_empty() {
-            write_queued(stream, &mut self.out)?;
-        }
-        if ready.is_readable() || ready.is_read_closed() {
-            let mut buf = [0u8; 1024];
-            match stream.try_read(&mut buf) {
-                Ok(0) => self.hang_up("host disconnected"),
-                Ok(n) => return Ok(Some(buf[..n].to_vec())),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
+                Poll::Ready(Err(e)) => {
+                    warn!(error = %e, "cannot accept a host connection");
+                    self.backoff = Some(Box::pin(tokio::time::sleep(ACCEPT_BACKOFF)));
+                }
+                Poll::Pending => return,
             }
         }
-        Ok(None)
     }
 
     fn hang_up(&mut self, why: &str) {
         if let Some((_, peer)) = self.host.take() {
-            info!(%peer, "{why}; waiting for the next host connection");
+            info!(%peer, "{why}; output waits for the next host connection");
         }
-        self.out.clear();
     }
 }
 
-/// Writes queued output as far as the socket takes it now.
-fn write_queued(stream: &TcpStream, out: &mut OutQueue) -> io::Result<()> {
-    match stream.try_write(out.front()) {
-        Ok(n) => out.consume(n),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(e) => return Err(e),
+impl AsyncRead for TcpSerialPort {
+    /// Bytes from the current host; pending while none is connected. A host
+    /// that leaves is not an end: the next connection carries on.
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            this.poll_accept(cx);
+            let Some((stream, _)) = &mut this.host else {
+                return Poll::Pending;
+            };
+            let before = buf.filled().len();
+            match Pin::new(stream).poll_read(cx, buf) {
+                Poll::Ready(Ok(())) if buf.filled().len() == before => {
+                    this.hang_up("host disconnected")
+                }
+                Poll::Ready(Ok(())) => return Poll::Ready(Ok(())),
+                Poll::Ready(Err(e)) => this.hang_up(&format!("connection failed: {e}")),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
-    Ok(())
 }
 
-async fn host_ready(
-    host: &Option<(TcpStream, SocketAddr)>,
-    interest: Interest,
-) -> io::Result<tokio::io::Ready> {
-    match host {
-        Some((stream, _)) => stream.ready(interest).await,
-        None => std::future::pending().await,
+impl AsyncWrite for TcpSerialPort {
+    /// Writes to the current host; pending while none is connected.
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        loop {
+            this.poll_accept(cx);
+            let Some((stream, _)) = &mut this.host else {
+                return Poll::Pending;
+            };
+            match Pin::new(stream).poll_write(cx, buf) {
+                Poll::Ready(Ok(0)) => this.hang_up("host connection takes no more bytes"),
+                Poll::Ready(Ok(n)) => return Poll::Ready(Ok(n)),
+                Poll::Ready(Err(e)) => this.hang_up(&format!("connection failed: {e}")),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }

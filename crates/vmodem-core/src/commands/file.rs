@@ -269,10 +269,12 @@ fn qfdwl(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
     let data = m
         .files
         .store(storage)
-        .get(&name)
+        .get_shared(&name)
         .ok_or(cme(CmeError::FILE_NOT_FOUND))?;
     r.line("CONNECT");
-    r.line(data.to_vec());
-    r.line(format!("+QFDWL: {},{:x}", data.len(), fs::checksum(data)));
+    let trailer = format!("+QFDWL: {},{:x}", data.len(), fs::checksum(&data));
+    // Shared with the file system, not copied: the host takes it at its pace.
+    r.shared_line(data);
+    r.line(trailer);
     Ok(Done::Ok)
 }

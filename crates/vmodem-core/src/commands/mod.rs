@@ -19,15 +19,20 @@ mod system;
 
 use core::time::Duration;
 
-use vmodem_at::{Arg, ArgError, CmeError, Command, Form, Name};
+use bytes::Bytes;
+use vmodem_at::{Arg, ArgError, CmeError, Command, Form, Format, Name};
 
 use crate::modem::Modem;
+use crate::output::HostOutput;
 use crate::time::Instant;
 
 /// Information lines a command writes before its result code.
 #[derive(Debug, Default)]
 pub(crate) struct Reply {
     pub(crate) lines: Vec<Vec<u8>>,
+    /// Lines given as shared bytes (a file body): index in `lines` (which
+    /// holds an empty placeholder there) and the bytes, written without a copy.
+    shared: Vec<(usize, Bytes)>,
     /// Write the final result code right after the last line, with no empty
     /// line between (a quirk of the QMT test commands, see `qmt::test_line`).
     pub(crate) glue_result: bool,
@@ -36,6 +41,38 @@ pub(crate) struct Reply {
 impl Reply {
     pub(crate) fn line(&mut self, text: impl Into<Vec<u8>>) {
         self.lines.push(text.into());
+    }
+
+    /// A line of bytes shared with the file system (`AT+QFDWL`'s file body):
+    /// framed like any line, never copied into the response.
+    pub(crate) fn shared_line(&mut self, bytes: Bytes) {
+        self.shared.push((self.lines.len(), bytes));
+        self.lines.push(Vec::new());
+    }
+
+    /// Writes the lines as one block of information text (nothing if none).
+    pub(crate) fn frame(&self, format: Format, out: &mut HostOutput) {
+        if self.lines.is_empty() {
+            return;
+        }
+        if self.shared.is_empty() {
+            format.info(out.text(), &self.lines);
+            return;
+        }
+        let crlf = |out: &mut HostOutput| {
+            out.push(format.s3);
+            out.push(format.s4);
+        };
+        if format.verbose {
+            crlf(out);
+        }
+        for (i, line) in self.lines.iter().enumerate() {
+            match self.shared.iter().find(|(at, _)| *at == i) {
+                Some((_, bytes)) => out.push_shared(bytes.clone()),
+                None => out.extend_from_slice(line),
+            }
+            crlf(out);
+        }
     }
 }
 

@@ -34,8 +34,20 @@ use crate::time::Instant;
 /// receive buffer stays bounded.
 pub(crate) const MAX_INCOMING_PACKET: usize = 32 * 1024;
 
+/// The send buffer of one link (16 KiB, Linux's initial `tcp_wmem`, which
+/// the EC25's own Linux starts its sockets with): bytes handed to the driver
+/// and not yet reported written. A publish, subscribe or unsubscribe that
+/// does not fit fails with `<result>` 2, as a Quectel TCP send answers
+/// `SEND FAIL` "if the sending buffer is full" (BG96/BG95 TCP/IP application
+/// notes, `AT+QISEND`); incoming packets that need an answer are not taken
+/// while it is full. docs/decisions.md, "Back-pressure".
+pub(crate) const SEND_BUFFER: u64 = 16 * 1024;
+
 /// How long `AT+QMTOPEN` may take before it fails (its maximum response time).
 const OPEN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `<result>` 2 of `+QMTPUBEX`/`+QMTSUB`/`+QMTUNS`: "failed to send packet".
+const SEND_FAILED_RESULT: u8 = 2;
 
 /// `+QMTSTAT` error codes (application note table 3).
 pub(crate) mod stat {
@@ -116,8 +128,25 @@ pub(crate) struct Conn {
     keepalive: u16,
     rx: Vec<u8>,
     paused: bool,
-    last_sent: Instant,
+    /// Bytes handed to the driver on this link, and how many of them it
+    /// reported written ([`NetEvent::Written`](crate::NetEvent::Written)).
+    queued: u64,
+    written: u64,
+    /// When bytes were last written (or the CONNECT sent): keep-alive counts from here.
+    last_written: Instant,
     ping: Ping,
+}
+
+impl Conn {
+    /// Bytes sent and not yet written.
+    fn unwritten(&self) -> u64 {
+        self.queued - self.written
+    }
+
+    /// Whether `len` more bytes fit in the link's send buffer.
+    fn has_room(&self, len: usize) -> bool {
+        self.unwritten() + len as u64 <= SEND_BUFFER
+    }
 }
 
 /// Why `AT+QMTOPEN` is answered with a failing `+QMTOPEN` result at once.
@@ -166,6 +195,18 @@ impl Client {
             Link::Open { conn, .. } => Some(conn),
             _ => None,
         }
+    }
+
+    /// Bytes sent on the link and not yet written.
+    #[cfg(test)]
+    pub(crate) fn unwritten(&self) -> u64 {
+        self.conn().map_or(0, Conn::unwritten)
+    }
+
+    /// Bytes received from the link and not yet decoded.
+    #[cfg(test)]
+    pub(crate) fn rx_len(&self) -> usize {
+        self.conn().map_or(0, |c| c.rx.len())
     }
 
     pub(crate) fn link_id(&self) -> Option<LinkId> {
@@ -265,7 +306,8 @@ impl Client {
         conn.state = ConnState::Connecting {
             deadline: now + timeout,
         };
-        conn.last_sent = now;
+        conn.last_written = now;
+        conn.queued += bytes.len() as u64;
         sink.net(NetAction::Send {
             link: *id,
             data: bytes,
@@ -308,10 +350,17 @@ impl Client {
         if packet.qos == QoS::AtMostOnce {
             if let Some(id) = self.link_id() {
                 let pkid = packet.pkid;
-                self.send(now, id, &Packet::Publish(packet), sink);
-                // Nothing answers a QoS 0 PUBLISH: done once it has left.
-                let urc = format!("{}: {},{pkid},0", command.urc_name(), self.idx);
-                sink.urc_after(id, Exchange::Sent, urc);
+                let packet = Packet::Publish(packet);
+                if self.send_room(&packet) {
+                    self.send(now, id, &packet, sink);
+                    // Nothing answers a QoS 0 PUBLISH: done once it has left.
+                    let urc = format!("{}: {},{pkid},0", command.urc_name(), self.idx);
+                    sink.urc_after(id, Exchange::Sent, urc);
+                } else {
+                    // The link's send buffer is full: not sent at all.
+                    let name = command.urc_name();
+                    sink.urc(format!("{name}: {},{pkid},{SEND_FAILED_RESULT}", self.idx));
+                }
             }
             return;
         }
@@ -331,12 +380,28 @@ impl Client {
     pub(crate) fn request(&mut self, now: Instant, pending: Pending, sink: &mut Sink<'_>) {
         let Some(id) = self.link_id() else { return };
         let packet = pending_packet(&pending, false);
+        if !self.send_room(&packet) {
+            // The link's send buffer is full: the packet is not sent at all.
+            let (name, msg_id) = (pending.urc_name(), pending.msg_id());
+            sink.urc(format!(
+                "{name}: {},{msg_id},{SEND_FAILED_RESULT}",
+                self.idx
+            ));
+            return;
+        }
+        let written_by = self.send_tracked(now, id, &packet, sink);
         self.session.inflight.push(Inflight {
             pending,
-            deadline: Some(now + self.pkt_timeout()),
+            deadline: None,
             retries: 0,
+            written_by,
         });
-        self.send(now, id, &packet, sink);
+    }
+
+    /// Whether `packet` fits in the link's send buffer now.
+    fn send_room(&self, packet: &Packet) -> bool {
+        let len = packet.encoded_len().unwrap_or(usize::MAX);
+        self.conn().is_some_and(|c| c.has_room(len))
     }
 
     // ---- network events ---------------------------------------------------
@@ -365,7 +430,9 @@ impl Client {
                 keepalive: 0,
                 rx: Vec::new(),
                 paused: false,
-                last_sent: now,
+                queued: 0,
+                written: 0,
+                last_written: now,
                 ping: Ping::Idle,
             }),
         };
@@ -434,6 +501,29 @@ impl Client {
         self.fail(code, sink);
     }
 
+    /// The driver wrote `len` more bytes: the send buffer frees that much,
+    /// keep-alive counts from now, and packets now fully written start their
+    /// retransmission timers. (Clients blocked on the buffer get another try
+    /// in the module's pump that follows every input.)
+    pub(crate) fn on_written(&mut self, now: Instant, id: LinkId, len: usize) {
+        if self.link_id() != Some(id) {
+            return;
+        }
+        let timeout = self.pkt_timeout();
+        let Link::Open { conn, .. } = &mut self.link else {
+            return;
+        };
+        conn.written = conn.written.saturating_add(len as u64).min(conn.queued);
+        conn.last_written = now;
+        let written = conn.written;
+        for entry in &mut self.session.inflight {
+            if entry.written_by.is_some_and(|end| end <= written) {
+                entry.written_by = None;
+                entry.deadline = Some(now + timeout);
+            }
+        }
+    }
+
     pub(crate) fn on_received(
         &mut self,
         now: Instant,
@@ -462,6 +552,18 @@ impl Client {
             if conn.rx.is_empty() {
                 break;
             }
+            // Room for one more message for the host, and for the answer a
+            // packet may need (PUBACK, PUBREC, PUBREL, PUBCOMP: 4 bytes) in
+            // the send buffer; without it, the link waits.
+            let room = if self.cfg.recv_buffered {
+                self.slots.has_room()
+            } else {
+                sink.urc_room(conn.paused)
+            } && conn.has_room(4);
+            if conn.paused && !room {
+                // Still no room: leave what is buffered undecoded (in order).
+                return;
+            }
             let decoded = decode(&conn.rx, conn.protocol, MAX_INCOMING_PACKET);
             let (packet, used) = match decoded {
                 Ok(Some(p)) => p,
@@ -471,12 +573,7 @@ impl Client {
                     return;
                 }
             };
-            if let Packet::Publish(_) = &packet {
-                let room = if self.cfg.recv_buffered {
-                    self.slots.has_room()
-                } else {
-                    sink.urc_room()
-                };
+            if let Packet::Publish(_) | Packet::Pubrel { .. } | Packet::Pubrec { .. } = &packet {
                 if !room {
                     if !conn.paused {
                         conn.paused = true;
@@ -647,19 +744,19 @@ impl Client {
     }
 
     /// After a CONNACK of a kept session: PUBLISH (DUP) and PUBREL again, in order.
+    /// Packets that do not fit in the send buffer are due at once instead,
+    /// and go out as retransmissions when it has room.
     fn resend_session(&mut self, now: Instant, id: LinkId, sink: &mut Sink<'_>) {
-        let timeout = self.pkt_timeout();
-        let packets: Vec<Packet> = self
-            .session
-            .inflight
-            .iter_mut()
-            .map(|entry| {
-                entry.deadline = Some(now + timeout);
-                pending_packet(&entry.pending, true)
-            })
-            .collect();
-        for packet in packets {
-            self.send(now, id, &packet, sink);
+        for i in 0..self.session.inflight.len() {
+            let packet = pending_packet(&self.session.inflight[i].pending, true);
+            let written_by = if self.send_room(&packet) {
+                self.send_tracked(now, id, &packet, sink)
+            } else {
+                None
+            };
+            let entry = &mut self.session.inflight[i];
+            entry.written_by = written_by;
+            entry.deadline = written_by.is_none().then_some(now);
         }
     }
 
@@ -691,7 +788,7 @@ impl Client {
                         .ping
                     {
                         Ping::Idle => {
-                            conn.last_sent + Duration::from_secs(u64::from(conn.keepalive))
+                            conn.last_written + Duration::from_secs(u64::from(conn.keepalive))
                         }
                         Ping::Sent(at) => at + self.pkt_timeout(),
                         Ping::Failed(at) => at + Duration::from_secs(u64::from(self.cfg.qmtping)),
@@ -758,9 +855,17 @@ impl Client {
                 self.fail(stat::SEND_FAILED, sink);
                 return;
             }
-            entry.retries += 1;
-            entry.deadline = Some(now + timeout);
             let packet = pending_packet(&entry.pending, true);
+            if !self.send_room(&packet) {
+                // Nothing of it can go out now (the send buffer is full):
+                // try again a timeout later, without counting a retry.
+                self.session.inflight[i].deadline = Some(now + timeout);
+                i += 1;
+                continue;
+            }
+            let entry = &mut self.session.inflight[i];
+            entry.retries += 1;
+            entry.deadline = None;
             let notice = format!(
                 "{}: {},{},1,{}",
                 entry.pending.urc_name(),
@@ -769,7 +874,8 @@ impl Client {
                 entry.retries
             );
             let notice = self.cfg.timeout_notice.then_some(notice);
-            self.send(now, id, &packet, sink);
+            let written_by = self.send_tracked(now, id, &packet, sink);
+            self.session.inflight[i].written_by = written_by;
             if let Some(n) = notice {
                 sink.urc(n);
             }
@@ -787,7 +893,7 @@ impl Client {
         }
         let keepalive = Duration::from_secs(u64::from(conn.keepalive));
         match conn.ping {
-            Ping::Idle if conn.last_sent + keepalive <= now => {
+            Ping::Idle if conn.last_written + keepalive <= now => {
                 conn.ping = Ping::Sent(now);
                 self.send(now, id, &Packet::Pingreq, sink);
             }
@@ -842,16 +948,33 @@ impl Client {
         self.generation = generation;
     }
 
+    /// Hands `packet` to the driver. Protocol answers and
+    /// PINGREQ/DISCONNECT go out even into a full send buffer: they are few
+    /// (incoming packets needing one wait for room), so the buffer's overrun
+    /// stays a few bytes.
     fn send(&mut self, now: Instant, id: LinkId, packet: &Packet, sink: &mut Sink<'_>) {
+        self.send_tracked(now, id, packet, sink);
+    }
+
+    /// [`send`](Self::send), returning the link's count of bytes written at
+    /// which the packet will have been written.
+    fn send_tracked(
+        &mut self,
+        _now: Instant,
+        id: LinkId,
+        packet: &Packet,
+        sink: &mut Sink<'_>,
+    ) -> Option<u64> {
         let mut data = Vec::with_capacity(packet.encoded_len().unwrap_or(0));
         if packet.encode(&mut data).is_err() {
             // Commands validate what they put in packets; nothing else is encoded.
-            return;
+            return None;
         }
-        if let Some(conn) = self.conn_mut() {
-            conn.last_sent = now;
-        }
+        let conn = self.conn_mut()?;
+        conn.queued += data.len() as u64;
+        let end = conn.queued;
         sink.net(NetAction::Send { link: id, data });
+        Some(end)
     }
 }
 

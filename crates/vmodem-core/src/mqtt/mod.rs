@@ -22,9 +22,15 @@ use crate::time::Instant;
 /// Number of MQTT clients, `<client_idx>` 0–5.
 pub(crate) const CLIENTS: usize = 6;
 
-/// How many bytes of URCs may wait for the host before clients stop taking
-/// messages from their links (and TCP back-pressure reaches the broker).
+/// How many bytes may wait for the host (output it has not taken, and URCs
+/// waiting for the line) before clients stop taking messages from their
+/// links (and TCP back-pressure reaches the broker).
 pub(crate) const MAX_URC_BACKLOG: usize = 16 * 1024;
+
+/// A client that stopped taking messages for want of room starts again only
+/// once the backlog is below this (half the room), so a host reading in
+/// small pieces does not pause and resume the link for every piece.
+pub(crate) const RESUME_URC_BACKLOG: usize = MAX_URC_BACKLOG / 2;
 
 /// What a client may do to the rest of the module: write URCs, ask for network work.
 pub(crate) struct Sink<'a> {
@@ -58,9 +64,16 @@ impl Sink<'_> {
         }
     }
 
-    /// True while the host keeps up with URCs.
-    pub(crate) fn urc_room(&self) -> bool {
-        self.engine.urc_backlog() < MAX_URC_BACKLOG
+    /// True while the host keeps up with its output: a client may take one
+    /// more message from its link. `resuming`: the client had stopped for want
+    /// of room, and starts again only below [`RESUME_URC_BACKLOG`].
+    pub(crate) fn urc_room(&self, resuming: bool) -> bool {
+        let limit = if resuming {
+            RESUME_URC_BACKLOG
+        } else {
+            MAX_URC_BACKLOG
+        };
+        self.engine.output_backlog() < limit
     }
 }
 
@@ -96,7 +109,8 @@ impl Mqtt {
             | NetEvent::ConnectFailed { link, .. }
             | NetEvent::Received { link, .. }
             | NetEvent::Closed { link, .. }
-            | NetEvent::SendFailed { link } => *link,
+            | NetEvent::SendFailed { link }
+            | NetEvent::Written { link, .. } => *link,
         };
         let Some(client) = self.clients.get_mut(usize::from(link.client())) else {
             return;
@@ -107,6 +121,7 @@ impl Mqtt {
             NetEvent::Received { link, data } => client.on_received(now, link, &data, sink),
             NetEvent::Closed { link, cause } => client.on_closed(link, cause, sink),
             NetEvent::SendFailed { link } => client.on_send_failed(link, sink),
+            NetEvent::Written { link, len } => client.on_written(now, link, len),
         }
     }
 

@@ -77,10 +77,14 @@ impl Pending {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Inflight {
     pub(crate) pending: Pending,
-    /// When to retransmit; `None` until (re)sent on a live connection.
+    /// When to retransmit; `None` until (re)sent on a live connection and
+    /// written: the timer counts from the write, not the send.
     pub(crate) deadline: Option<Instant>,
     /// Retransmissions so far.
     pub(crate) retries: u8,
+    /// While the packet waits to be written: the link's count of bytes
+    /// written at which it will have been (its deadline starts then).
+    pub(crate) written_by: Option<u64>,
 }
 
 /// Session state of one client.
@@ -126,6 +130,7 @@ impl Session {
         for i in &mut self.inflight {
             i.deadline = None;
             i.retries = 0;
+            i.written_by = None;
         }
         dropped.into_iter().map(|i| i.pending).collect()
     }

@@ -14,6 +14,11 @@ pub(crate) struct Harness {
     pub(crate) modem: Modem,
     pub(crate) now: Instant,
     pub(crate) events: Vec<ModemEvent>,
+    /// Network actions taken from the module, not yet read by the test.
+    actions: Vec<NetAction>,
+    /// Report every send written at once, as a driver on a fast network
+    /// does (`NetEvent::Written`). Off: the network takes nothing.
+    pub(crate) auto_write: bool,
 }
 
 /// The power-up URC chain, exactly.
@@ -34,6 +39,8 @@ impl Harness {
             modem: Modem::new(config, now),
             now,
             events: Vec::new(),
+            actions: Vec::new(),
+            auto_write: true,
         }
     }
 
@@ -57,11 +64,20 @@ impl Harness {
         })
     }
 
-    /// Everything the module has for the host now; events are collected.
+    /// Everything the module has for the host now (a host that reads at
+    /// once); network actions and events are collected, and with
+    /// [`auto_write`](Self::auto_write) every send is reported written.
     pub(crate) fn output(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
-        while let Some(chunk) = self.modem.poll_host_output() {
-            out.extend_from_slice(&chunk);
+        loop {
+            self.collect_actions();
+            let chunk = self.modem.host_output();
+            if chunk.is_empty() {
+                break;
+            }
+            out.extend_from_slice(chunk);
+            let n = chunk.len();
+            self.modem.consume_host_output(self.now, n);
         }
         while let Some(ev) = self.modem.poll_event() {
             self.events.push(ev);
@@ -84,11 +100,35 @@ impl Harness {
 
     /// Network actions the module asked for since the last call.
     pub(crate) fn actions(&mut self) -> Vec<NetAction> {
-        let mut v = Vec::new();
-        while let Some(a) = self.modem.poll_net_action() {
-            v.push(a);
+        self.collect_actions();
+        std::mem::take(&mut self.actions)
+    }
+
+    /// The oldest network action not yet read by the test.
+    pub(crate) fn next_action(&mut self) -> Option<NetAction> {
+        self.collect_actions();
+        (!self.actions.is_empty()).then(|| self.actions.remove(0))
+    }
+
+    /// Takes the module's network actions; reports sends written if asked to
+    /// (which may make more actions, taken too).
+    fn collect_actions(&mut self) {
+        loop {
+            let mut written = Vec::new();
+            while let Some(a) = self.modem.poll_net_action() {
+                if let NetAction::Send { link, data } = &a {
+                    written.push((*link, data.len()));
+                }
+                self.actions.push(a);
+            }
+            if !self.auto_write || written.is_empty() {
+                return;
+            }
+            for (link, len) in written {
+                self.modem
+                    .handle_net_event(self.now, NetEvent::Written { link, len });
+            }
         }
-        v
     }
 
     /// Feeds a network event and returns what the module wrote to the host.

@@ -3,6 +3,7 @@
 //! Nothing here sleeps or opens a socket; time moves only when a test says so,
 //! jumping straight to the module's next deadline.
 
+mod backpressure;
 mod boot;
 mod commands;
 mod crlf;

@@ -19,6 +19,8 @@ enum Step {
     Closed,
     SendFailed,
     Wait(u64),
+    /// The network stops taking bytes (true) or takes them again (false).
+    Stall(bool),
 }
 
 fn packet() -> impl Strategy<Value = Packet> {
@@ -96,6 +98,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Closed),
         1 => Just(Step::SendFailed),
         2 => (0u64..8_000).prop_map(Step::Wait),
+        1 => any::<bool>().prop_map(Step::Stall),
     ]
 }
 
@@ -132,16 +135,20 @@ proptest! {
                 Step::Closed => { h.net(NetEvent::Closed { link, cause: CloseCause::Reset }); }
                 Step::SendFailed => { h.net(NetEvent::SendFailed { link }); }
                 Step::Wait(ms) => { h.advance(Duration::from_millis(ms)); }
+                Step::Stall(stalled) => { h.auto_write = !stalled; }
             }
             let actions = h.actions();
             latest_link(&actions, &mut link);
             // Bounded: what waits for the host, and what a link buffers.
-            prop_assert!(h.modem.engine.urc_backlog() <= 64 * 1024);
+            prop_assert!(h.modem.engine.output_backlog() <= 64 * 1024);
             for c in &h.modem.mqtt.clients {
                 prop_assert!(c.session.inflight.len() <= crate::mqtt::session::WINDOW);
+                // The send buffer: its bound, plus the few protocol bytes allowed past it.
+                prop_assert!(c.unwritten() <= crate::mqtt::client::SEND_BUFFER + 8);
             }
         }
         // A host gets the line back: cancel any data entry, let timers run out.
+        h.auto_write = true;
         h.send(b"\x1b");
         h.advance(Duration::from_secs(200));
         h.output();

@@ -97,7 +97,7 @@ impl Sim {
 
     /// Gives the driver what is due and lets the broker answer at once.
     fn pump(&mut self) {
-        while let Some(action) = self.h.modem.poll_net_action() {
+        while let Some(action) = self.h.next_action() {
             let t = self.t();
             let mut events = Vec::new();
             match &action {

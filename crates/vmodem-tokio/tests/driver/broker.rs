@@ -89,6 +89,7 @@ async fn a_module_publishes_through_its_links_to_an_outside_subscriber() {
     })
     .await;
     let mut host = TcpStream::connect(addr).await.unwrap();
+    expect(&mut host, crate::support::BOOT).await;
     let port = broker.local_addr().port();
     for (line, answer) in [
         ("ATE0\r".to_owned(), "ATE0\r\r\nOK\r\n"),
