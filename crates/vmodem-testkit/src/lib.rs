@@ -37,6 +37,7 @@
 //! each helper uses its own ports and temporary directory, so tests run in
 //! parallel.
 
+pub mod broker_conformance;
 mod host_style;
 mod module;
 mod mosquitto;
