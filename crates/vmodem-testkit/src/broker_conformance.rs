@@ -517,10 +517,16 @@ const QOS: [QoS; 3] = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce];
 async fn minimum_qos(addr: SocketAddr, prefix: &str) -> CheckResult {
     let mut seen = Vec::new();
     let mut wrong = Vec::new();
-    let mut subscriber =
-        RawClient::connected(addr, connect_packet(Protocol::V311, &client_id(prefix, "s"))).await?;
-    let mut publisher =
-        RawClient::connected(addr, connect_packet(Protocol::V311, &client_id(prefix, "p"))).await?;
+    let mut subscriber = RawClient::connected(
+        addr,
+        connect_packet(Protocol::V311, &client_id(prefix, "s")),
+    )
+    .await?;
+    let mut publisher = RawClient::connected(
+        addr,
+        connect_packet(Protocol::V311, &client_id(prefix, "p")),
+    )
+    .await?;
     let mut pkid = 1;
     for sub in QOS {
         let filter = format!("{prefix}/sub{}", sub.as_u8());
@@ -531,13 +537,10 @@ async fn minimum_qos(addr: SocketAddr, prefix: &str) -> CheckResult {
                 .publish(publish(&filter, publ, pkid, b"min-qos"))
                 .await?;
             pkid += 1;
-            let got = subscriber.recv_publish(ANSWER).await.map_err(|e| {
-                format!(
-                    "sub {} pub {}: {e}",
-                    sub.as_u8(),
-                    publ.as_u8()
-                )
-            })?;
+            let got = subscriber
+                .recv_publish(ANSWER)
+                .await
+                .map_err(|e| format!("sub {} pub {}: {e}", sub.as_u8(), publ.as_u8()))?;
             subscriber.acknowledge(&got).await?;
             let want = sub.min(publ);
             seen.push(format!(
@@ -568,11 +571,17 @@ async fn minimum_qos(addr: SocketAddr, prefix: &str) -> CheckResult {
 
 async fn qos2_exactly_once(addr: SocketAddr, prefix: &str) -> CheckResult {
     let topic = format!("{prefix}/q2");
-    let mut subscriber =
-        RawClient::connected(addr, connect_packet(Protocol::V311, &client_id(prefix, "s"))).await?;
+    let mut subscriber = RawClient::connected(
+        addr,
+        connect_packet(Protocol::V311, &client_id(prefix, "s")),
+    )
+    .await?;
     subscriber.subscribe(&topic, QoS::ExactlyOnce, 1).await?;
-    let mut publisher =
-        RawClient::connected(addr, connect_packet(Protocol::V311, &client_id(prefix, "p"))).await?;
+    let mut publisher = RawClient::connected(
+        addr,
+        connect_packet(Protocol::V311, &client_id(prefix, "p")),
+    )
+    .await?;
     publisher
         .publish(publish(&topic, QoS::ExactlyOnce, 7, b"once"))
         .await?;
@@ -589,11 +598,17 @@ async fn qos2_exactly_once(addr: SocketAddr, prefix: &str) -> CheckResult {
 
 async fn retained(addr: SocketAddr, prefix: &str) -> CheckResult {
     let topic = format!("{prefix}/r");
-    let mut live =
-        RawClient::connected(addr, connect_packet(Protocol::V311, &client_id(prefix, "l"))).await?;
+    let mut live = RawClient::connected(
+        addr,
+        connect_packet(Protocol::V311, &client_id(prefix, "l")),
+    )
+    .await?;
     live.subscribe(&topic, QoS::AtLeastOnce, 1).await?;
-    let mut publisher =
-        RawClient::connected(addr, connect_packet(Protocol::V311, &client_id(prefix, "p"))).await?;
+    let mut publisher = RawClient::connected(
+        addr,
+        connect_packet(Protocol::V311, &client_id(prefix, "p")),
+    )
+    .await?;
     let mut message = publish(&topic, QoS::AtLeastOnce, 2, b"kept");
     message.retain = true;
     publisher.publish(message).await?;
@@ -603,8 +618,11 @@ async fn retained(addr: SocketAddr, prefix: &str) -> CheckResult {
         return Err("a live subscriber got RETAIN set [MQTT-3.3.1-9]".to_owned());
     }
 
-    let mut later =
-        RawClient::connected(addr, connect_packet(Protocol::V311, &client_id(prefix, "n"))).await?;
+    let mut later = RawClient::connected(
+        addr,
+        connect_packet(Protocol::V311, &client_id(prefix, "n")),
+    )
+    .await?;
     later.subscribe(&topic, QoS::AtLeastOnce, 3).await?;
     let got = later
         .recv_publish(ANSWER)
@@ -621,8 +639,11 @@ async fn retained(addr: SocketAddr, prefix: &str) -> CheckResult {
     publisher.publish(clear).await?;
     let got = live.recv_publish(ANSWER).await?;
     live.acknowledge(&got).await?;
-    let mut last =
-        RawClient::connected(addr, connect_packet(Protocol::V311, &client_id(prefix, "z"))).await?;
+    let mut last = RawClient::connected(
+        addr,
+        connect_packet(Protocol::V311, &client_id(prefix, "z")),
+    )
+    .await?;
     last.subscribe(&topic, QoS::AtLeastOnce, 5).await?;
     last.silent_for(QUIET)
         .await
@@ -635,8 +656,11 @@ async fn retained(addr: SocketAddr, prefix: &str) -> CheckResult {
 
 async fn will(addr: SocketAddr, prefix: &str) -> CheckResult {
     let topic = format!("{prefix}/will");
-    let mut watcher =
-        RawClient::connected(addr, connect_packet(Protocol::V311, &client_id(prefix, "w"))).await?;
+    let mut watcher = RawClient::connected(
+        addr,
+        connect_packet(Protocol::V311, &client_id(prefix, "w")),
+    )
+    .await?;
     watcher.subscribe(&topic, QoS::AtLeastOnce, 1).await?;
     let with_will = |role: &str| {
         let mut connect = connect_packet(Protocol::V311, &client_id(prefix, role));
@@ -687,8 +711,11 @@ async fn persistent_session(addr: SocketAddr, prefix: &str) -> CheckResult {
     client.subscribe(&topic, QoS::AtLeastOnce, 1).await?;
     client.disconnect().await;
 
-    let mut publisher =
-        RawClient::connected(addr, connect_packet(Protocol::V311, &client_id(prefix, "p"))).await?;
+    let mut publisher = RawClient::connected(
+        addr,
+        connect_packet(Protocol::V311, &client_id(prefix, "p")),
+    )
+    .await?;
     publisher
         .publish(publish(&topic, QoS::AtLeastOnce, 2, b"first"))
         .await?;
@@ -699,7 +726,9 @@ async fn persistent_session(addr: SocketAddr, prefix: &str) -> CheckResult {
 
     let (mut client, connack) = RawClient::connect(addr, connect).await?;
     if connack.code != ConnectReturnCode::Accepted || !connack.session_present {
-        return Err(format!("reconnect CONNACK {connack:?} (want session present)"));
+        return Err(format!(
+            "reconnect CONNACK {connack:?} (want session present)"
+        ));
     }
     let mut payloads = Vec::new();
     for _ in 0..2 {
@@ -770,11 +799,17 @@ const STALLED: Duration = Duration::from_millis(20);
 
 async fn small_messages(addr: SocketAddr, prefix: &str) -> CheckResult {
     let topic = format!("{prefix}/small");
-    let mut subscriber =
-        RawClient::connected(addr, connect_packet(Protocol::V311, &client_id(prefix, "s"))).await?;
+    let mut subscriber = RawClient::connected(
+        addr,
+        connect_packet(Protocol::V311, &client_id(prefix, "s")),
+    )
+    .await?;
     subscriber.subscribe(&topic, QoS::AtMostOnce, 1).await?;
-    let mut publisher =
-        RawClient::connected(addr, connect_packet(Protocol::V311, &client_id(prefix, "p"))).await?;
+    let mut publisher = RawClient::connected(
+        addr,
+        connect_packet(Protocol::V311, &client_id(prefix, "p")),
+    )
+    .await?;
     let start = Instant::now();
     let sender = tokio::spawn(async move {
         let mut tick = tokio::time::interval(SMALL_INTERVAL);
@@ -816,9 +851,7 @@ async fn small_messages(addr: SocketAddr, prefix: &str) -> CheckResult {
         let now = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
         latencies.push(Duration::from_micros(now.saturating_sub(sent)));
     }
-    let publisher = sender
-        .await
-        .map_err(|e| format!("publisher task: {e}"))??;
+    let publisher = sender.await.map_err(|e| format!("publisher task: {e}"))??;
     publisher.disconnect().await;
     subscriber.disconnect().await;
     latencies.sort();
@@ -853,13 +886,14 @@ pub fn markdown_table(results: &[(String, Vec<Outcome>)]) -> String {
     for check in Check::ALL {
         table.push_str(&format!("| {check} |"));
         for (_, outcomes) in results {
-            let cell = outcomes
-                .iter()
-                .find(|o| o.check == check)
-                .map_or("not run".to_owned(), |o| {
-                    let verdict = if o.passed { "pass" } else { "**FAIL**" };
-                    format!("{verdict}: {}", o.note.replace('|', "/"))
-                });
+            let cell =
+                outcomes
+                    .iter()
+                    .find(|o| o.check == check)
+                    .map_or("not run".to_owned(), |o| {
+                        let verdict = if o.passed { "pass" } else { "**FAIL**" };
+                        format!("{verdict}: {}", o.note.replace('|', "/"))
+                    });
             table.push_str(&format!(" {cell} |"));
         }
         table.push('\n');

@@ -265,17 +265,19 @@ fn tls_acceptor(certs: &BrokerCerts) -> Result<tokio_rustls::TlsAcceptor, Broker
         })
     };
     let cert_path = certs.cert_path();
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&read(cert_path.clone())?)
-        .collect::<Result<_, _>>()
-        .map_err(|e| BrokerError::Tls {
-            path: cert_path.clone(),
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(&read(cert_path.clone())?)
+            .collect::<Result<_, _>>()
+            .map_err(|e| BrokerError::Tls {
+                path: cert_path.clone(),
+                reason: e.to_string(),
+            })?;
+    let key_path = certs.key_path();
+    let key =
+        PrivateKeyDer::from_pem_slice(&read(key_path.clone())?).map_err(|e| BrokerError::Tls {
+            path: key_path.clone(),
             reason: e.to_string(),
         })?;
-    let key_path = certs.key_path();
-    let key = PrivateKeyDer::from_pem_slice(&read(key_path.clone())?).map_err(|e| BrokerError::Tls {
-        path: key_path.clone(),
-        reason: e.to_string(),
-    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -437,7 +437,12 @@ impl Router {
     /// Appends to `out` what `conn` may send now for `session`: in-flight
     /// messages to send again, then queued ones while the in-flight window
     /// has room. Empty if the connection no longer owns the session.
-    pub(crate) fn take_sendable(&mut self, session: SessionId, conn: ConnId, out: &mut Vec<Packet>) {
+    pub(crate) fn take_sendable(
+        &mut self,
+        session: SessionId,
+        conn: ConnId,
+        out: &mut Vec<Packet>,
+    ) {
         let max_inflight = self.limits.max_inflight;
         let Some(state) = self.sessions.get_mut(&session) else {
             return;
@@ -486,9 +491,7 @@ impl Router {
             return;
         };
         let Some(at) = state.inflight.iter().position(|i| {
-            i.pkid == pkid
-                && i.released == pubcomp
-                && (i.queued.qos == QoS::ExactlyOnce) == pubcomp
+            i.pkid == pkid && i.released == pubcomp && (i.queued.qos == QoS::ExactlyOnce) == pubcomp
         }) else {
             return;
         };
@@ -733,7 +736,12 @@ mod tests {
         let (sub, _) = router.connect("slow", true).unwrap();
         router.subscribe(sub.session, &[filter("t", QoS::AtLeastOnce)]);
         for _ in 0..100 {
-            router.publish("t".into(), Bytes::from(vec![0u8; 99]), QoS::AtLeastOnce, false);
+            router.publish(
+                "t".into(),
+                Bytes::from(vec![0u8; 99]),
+                QoS::AtLeastOnce,
+                false,
+            );
         }
         let stats = router.stats();
         assert_eq!(stats.queued_messages, 3);
@@ -759,7 +767,12 @@ mod tests {
             router.subscribe(s.session, &[filter("t", QoS::AtLeastOnce)]);
         }
         for _ in 0..10 {
-            router.publish("t".into(), Bytes::from(vec![0u8; 49]), QoS::AtLeastOnce, false);
+            router.publish(
+                "t".into(),
+                Bytes::from(vec![0u8; 49]),
+                QoS::AtLeastOnce,
+                false,
+            );
         }
         assert_eq!(router.stats().queued_bytes, 1000);
         assert_eq!(router.stats().dropped, 80);
