@@ -126,3 +126,55 @@ async fn dropping_the_broker_stops_it() {
     })
     .await;
 }
+
+/// A client that opens the TLS port and never handshakes holds up nobody:
+/// the next TLS client connects and gets its CONNACK (rumqttd, the broker
+/// before, ran handshakes in its accept loop, one at a time, unbounded).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_tls_handshake_holds_up_no_other_client() {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    use vmodem_tokio::BrokerCerts;
+
+    within(LIMIT, async {
+        let dir = vmodem_testkit::ScratchDir::new("broker-tls-stall");
+        let certs = BrokerCerts::load_or_create(&dir.join("certs")).expect("certificates");
+        let broker = EmbeddedBroker::start_with_tls(loopback(), Some((loopback(), &certs)))
+            .await
+            .expect("broker");
+        let tls_addr = broker.tls_addr().expect("a TLS listener");
+        let _staller = tokio::net::TcpStream::connect(tls_addr).await.expect("TCP");
+
+        let mut roots = rustls::RootCertStore::empty();
+        let ca = std::fs::read(certs.ca_path()).expect("CA");
+        for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&ca) {
+            roots.add(cert.expect("PEM")).expect("root");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(tls_addr).await.expect("TCP");
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        let mut tls = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp),
+        )
+        .await
+        .expect("the handshake is not held up")
+        .expect("a verified handshake");
+        tls.write_all(b"\x10\x0d\x00\x04MQTT\x04\x02\x00\x3c\x00\x01t")
+            .await
+            .expect("CONNECT");
+        let mut connack = [0u8; 4];
+        tokio::time::timeout(Duration::from_secs(5), tls.read_exact(&mut connack))
+            .await
+            .expect("CONNACK in time")
+            .expect("CONNACK");
+        assert_eq!(connack, [0x20, 0x02, 0x00, 0x00]);
+    })
+    .await;
+}
