@@ -212,7 +212,7 @@ impl Router {
         let existing = self.by_client_id.get(client_id).copied();
         if let Some(id) = existing {
             if let Some(conn) = self.sessions.get_mut(&id).and_then(|s| s.conn.take()) {
-                self.stats.connections -= 1;
+                self.stats.connections = self.stats.connections.saturating_sub(1);
                 kicked = Some(conn.kick);
             }
         }
@@ -286,21 +286,22 @@ impl Router {
             return;
         }
         state.conn = None;
-        self.stats.connections -= 1;
+        self.stats.connections = self.stats.connections.saturating_sub(1);
         if state.clean {
             self.remove_session(session);
         } else {
             // QoS 0 messages are for connected clients only.
-            let mut freed = 0;
+            let (mut freed, mut dropped) = (0, 0);
             state.queue.retain(|q| {
                 let keep = q.qos != QoS::AtMostOnce;
                 if !keep {
                     freed += q.message.size();
+                    dropped += 1;
                 }
                 keep
             });
-            self.stats.queued_bytes -= freed;
-            self.recount();
+            self.stats.queued_bytes = self.stats.queued_bytes.saturating_sub(freed);
+            self.stats.queued_messages = self.stats.queued_messages.saturating_sub(dropped);
         }
     }
 
@@ -390,13 +391,13 @@ impl Router {
     fn retain(&mut self, message: &Arc<Message>) {
         if message.payload.is_empty() {
             if let Some(old) = self.retained.remove(&message.topic) {
-                self.retained_bytes -= old.size();
+                self.retained_bytes = self.retained_bytes.saturating_sub(old.size());
             }
             return;
         }
         let old = self.retained.get(&message.topic).map_or(0, |m| m.size());
         let new_topic = old == 0 && !self.retained.contains_key(&message.topic);
-        let bytes = self.retained_bytes - old + message.size();
+        let bytes = self.retained_bytes.saturating_sub(old) + message.size();
         if (new_topic && self.retained.len() >= self.limits.max_retained)
             || bytes > self.limits.max_retained_bytes
         {
@@ -467,7 +468,7 @@ impl Router {
                 break;
             }
             let queued = state.queue.pop_front().expect("a queued message");
-            self.stats.queued_messages -= 1;
+            self.stats.queued_messages = self.stats.queued_messages.saturating_sub(1);
             if queued.qos == QoS::AtMostOnce {
                 out.push(publish_packet(&queued, 0, false));
                 freed += queued.message.size();
@@ -482,7 +483,7 @@ impl Router {
             });
             self.stats.inflight_messages += 1;
         }
-        self.stats.queued_bytes -= freed;
+        self.stats.queued_bytes = self.stats.queued_bytes.saturating_sub(freed);
     }
 
     /// PUBACK (QoS 1) or PUBCOMP (QoS 2) from the client: the message is done.
@@ -496,8 +497,11 @@ impl Router {
             return;
         };
         let done = state.inflight.remove(at).expect("found");
-        self.stats.inflight_messages -= 1;
-        self.stats.queued_bytes -= done.queued.message.size();
+        self.stats.inflight_messages = self.stats.inflight_messages.saturating_sub(1);
+        self.stats.queued_bytes = self
+            .stats
+            .queued_bytes
+            .saturating_sub(done.queued.message.size());
         if let Some(conn) = &state.conn {
             // The window has room again.
             conn.wake.notify_one();
@@ -558,13 +562,10 @@ impl Router {
             .map(|q| q.message.size())
             .chain(state.inflight.iter().map(|i| i.queued.message.size()))
             .sum();
-        self.stats.queued_bytes -= freed;
-        self.recount();
-    }
-
-    fn recount(&mut self) {
-        self.stats.queued_messages = self.sessions.values().map(|s| s.queue.len()).sum();
-        self.stats.inflight_messages = self.sessions.values().map(|s| s.inflight.len()).sum();
+        let stats = &mut self.stats;
+        stats.queued_bytes = stats.queued_bytes.saturating_sub(freed);
+        stats.queued_messages = stats.queued_messages.saturating_sub(state.queue.len());
+        stats.inflight_messages = stats.inflight_messages.saturating_sub(state.inflight.len());
     }
 
     /// A client identifier for a 3.1.1 client that sent an empty one
