@@ -6,7 +6,7 @@ use vmodem_bench::{run, Publisher, Settings};
 
 /// MQTT through vmodem's AT interface vs plain rumqttc, in one process, on one broker.
 ///
-/// Starts an embedded rumqttd on a free loopback port, N virtual EC25 modules on
+/// Starts the built-in broker on a free loopback port, N virtual EC25 modules on
 /// loopback TCP serial ports, and N plain rumqttc clients, then measures:
 ///
 /// THROUGHPUT: each module publishes M QoS 1 messages with AT+QMTPUBEX, keeping
@@ -34,8 +34,8 @@ use vmodem_bench::{run, Publisher, Settings};
 /// Goals: throughput ratio >= 0.8x, p99 latency ratio <= 2x.
 ///
 /// Progress goes to stderr, the table (or --json) to stdout. The defaults
-/// finish in well under a minute on 2 cores. RUST_LOG=debug shows more (the
-/// default hides rumqttd's log); VMODEM_BENCH_TRACE_DIR=dir records every
+/// finish in well under a minute on 2 cores. RUST_LOG=debug shows more;
+/// VMODEM_BENCH_TRACE_DIR=dir records every
 /// module's serial line there as JSON lines.
 #[derive(Debug, Parser)]
 #[command(name = "vmodem-bench", version, verbatim_doc_comment)]
@@ -58,8 +58,7 @@ struct Args {
     /// K: latency samples.
     #[arg(long, default_value_t = 1000)]
     latency_samples: u64,
-    /// Latency publisher rate, messages per second. Above ~500/s with QoS 0,
-    /// rumqttd's sockets (no TCP_NODELAY) stall both subscribers for up to 40 ms.
+    /// Latency publisher rate, messages per second.
     #[arg(long, default_value_t = 200)]
     latency_rate: u32,
     /// QoS of the latency messages and subscriptions.
@@ -95,8 +94,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                // rumqttd logs every client that leaves (our readiness probe too) as an error.
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rumqttd=off")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
     let args = Args::parse();

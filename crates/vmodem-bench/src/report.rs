@@ -24,7 +24,7 @@ impl Report {
         let w = s.window;
         writeln!(
             o,
-            "throughput, QoS 1, N={} publishers, M={} msgs each, {}-byte payload, embedded rumqttd on {}",
+            "throughput, QoS 1, N={} publishers, M={} msgs each, {}-byte payload, built-in broker on {}",
             s.modules, s.messages, s.payload, self.broker
         )?;
         writeln!(

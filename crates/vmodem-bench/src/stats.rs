@@ -72,7 +72,7 @@ pub(crate) enum ThreadGroup {
     /// The benchmark's tokio workers: modules, their link tasks, vmodem-client
     /// drivers, rumqttc event loops, the benchmark's own tasks.
     Bench,
-    /// rumqttd: its v4 server thread (all broker connections), router and timer.
+    /// The built-in broker's thread (all its connections and its router).
     Broker,
     /// Anything else (main thread, tokio blocking pool).
     Other,
@@ -84,11 +84,7 @@ pub(crate) const WORKER_NAME: &str = "bench-worker";
 fn group_of(comm: &str) -> ThreadGroup {
     if comm.starts_with(WORKER_NAME) {
         ThreadGroup::Bench
-    } else if comm.starts_with("vmodem-v4")
-        || comm.starts_with("router-")
-        || comm == "timer"
-        || comm == "vmodem-broker"
-    {
+    } else if comm == "vmodem-broker" {
         ThreadGroup::Broker
     } else {
         ThreadGroup::Other

@@ -29,7 +29,7 @@ Example session
     $ vmodem run --link /tmp/ttyEC25
     serial: /dev/pts/7
     link:   /tmp/ttyEC25 -> /dev/pts/7
-    broker: 127.0.0.1:1883 (built in, MQTT 3.1.1)
+    broker: 127.0.0.1:1883 (built in, MQTT 3.1 and 3.1.1, no authentication)
   In another (you type the AT lines and the payload; the module's answers are indented):
     $ picocom -q /tmp/ttyEC25
         RDY
@@ -59,7 +59,18 @@ Example session
         +QMTPUBEX: 0,1,0
         +QMTRECV: 0,1,\"test/topic\",\"hello\"
   Watch the messages from outside: mosquitto_sub -h 127.0.0.1 -t 'test/#' -v
-  The built-in broker speaks MQTT 3.1.1 (AT+QMTCFG=\"version\",c,4, the default), not 3.1.";
+  The built-in broker speaks MQTT 3.1 and 3.1.1 (AT+QMTCFG=\"version\",c,3 or 4).
+
+Testing your firmware's login failures
+    $ vmodem run --broker-user meter-42:s3cret --broker-user tester:t
+    broker: 127.0.0.1:1883 (built in, MQTT 3.1 and 3.1.1, users: meter-42, tester; a wrong
+            password gives CONNACK 4, no user name CONNACK 5)
+    AT+QMTCONN=0,\"device-1\",\"meter-42\",\"s3cret\"
+        +QMTCONN: 0,0,0
+    AT+QMTCONN=0,\"device-1\",\"meter-42\",\"wrong\"    (or an unknown user name)
+        +QMTCONN: 0,0,4                  (bad user name or password)
+    AT+QMTCONN=0,\"device-1\"                       (no user name)
+        +QMTCONN: 0,0,5                  (not authorized)";
 
 /// The `vmodem` command line.
 #[derive(Debug, Parser)]
@@ -348,9 +359,8 @@ pub(crate) struct RunArgs {
     pub(crate) seed: Option<u64>,
 
     /// Log verbosity on stderr: error, warn, info, debug or trace, or a tracing filter
-    /// such as `debug,rumqttd=info`. A bare level silences the built-in broker's own log
-    /// (rumqttd reports every normal client disconnect as an error); name rumqttd in a
-    /// filter to see it.
+    /// such as `info,vmodem_tokio::broker=debug` (the built-in broker's clients coming and
+    /// going).
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     pub(crate) log_level: String,
 
@@ -373,6 +383,19 @@ pub(crate) struct RunArgs {
     /// Do not start the built-in broker (use your own, e.g. mosquitto on port 1883).
     #[arg(long)]
     pub(crate) no_broker: bool,
+
+    /// Let only this user connect to the built-in broker (both listeners), e.g.
+    /// --broker-user meter-42:s3cret; the password is what follows the first colon.
+    /// Repeatable. A wrong password or unknown user name gets CONNACK 4 (+QMTCONN: c,0,4),
+    /// a CONNECT without a user name CONNACK 5 (+QMTCONN: c,0,5). Default: anyone may
+    /// connect. The password is visible to local users in the process list.
+    #[arg(
+        long = "broker-user",
+        value_name = "NAME:PASSWORD",
+        value_parser = parse_user,
+        conflicts_with = "no_broker"
+    )]
+    pub(crate) broker_users: Vec<(String, String)>,
 
     /// Resolve NAME to IP for the module's connections before asking the system
     /// resolver, e.g. --hosts broker.example.com=127.0.0.1. Repeatable. Default: none.
@@ -428,6 +451,20 @@ pub(crate) struct RunArgs {
         requires = "broker_tls"
     )]
     pub(crate) broker_tls_listen: SocketAddr,
+}
+
+/// `NAME:PASSWORD` for `--broker-user`: the name before the first colon, not
+/// empty; the password after it (it may hold colons), not empty.
+fn parse_user(text: &str) -> Result<(String, String), String> {
+    let usage = "expected NAME:PASSWORD, such as meter-42:s3cret";
+    match text.split_once(':') {
+        Some((name, password)) if !name.is_empty() && !password.is_empty() => {
+            Ok((name.to_owned(), password.to_owned()))
+        }
+        Some(("", _)) => Err(format!("the user name is empty; {usage}")),
+        Some(_) => Err(format!("the password is empty; {usage}")),
+        None => Err(format!("no colon between name and password; {usage}")),
+    }
 }
 
 fn power_on_parser() -> impl TypedValueParser<Value = PowerOn> {
@@ -598,6 +635,40 @@ mod tests {
             .unwrap_err()
             .contains("name is missing"));
         assert!(parse_host("a=b").unwrap_err().contains("not an IP address"));
+    }
+
+    #[test]
+    fn broker_users_are_name_colon_password_and_repeat() {
+        assert_eq!(
+            parse_user("meter-42:s3:cret"),
+            Ok(("meter-42".into(), "s3:cret".into()))
+        );
+        assert!(parse_user("meter-42").unwrap_err().contains("no colon"));
+        assert!(parse_user(":pw")
+            .unwrap_err()
+            .contains("user name is empty"));
+        assert!(parse_user("name:")
+            .unwrap_err()
+            .contains("password is empty"));
+        let cli = Cli::try_parse_from([
+            "vmodem",
+            "run",
+            "--broker-user",
+            "a:1",
+            "--broker-user",
+            "b:2",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(
+            args.broker_users,
+            [("a".to_owned(), "1".to_owned()), ("b".into(), "2".into())]
+        );
+        assert!(
+            Cli::try_parse_from(["vmodem", "run", "--no-broker", "--broker-user", "a:1"]).is_err()
+        );
     }
 
     #[test]

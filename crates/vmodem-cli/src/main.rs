@@ -71,17 +71,9 @@ pub(crate) fn report(error: &anyhow::Error) {
     }
 }
 
-/// Logs to stderr. A bare level silences the built-in broker's own log:
-/// rumqttd 0.20 reports every client's clean DISCONNECT as an error.
+/// Logs to stderr.
 fn init_logging(level: &str) -> Result<()> {
-    let bare = ["off", "error", "warn", "info", "debug", "trace"]
-        .iter()
-        .any(|l| l.eq_ignore_ascii_case(level));
-    let directives = match bare {
-        true => format!("{level},rumqttd=off"),
-        false => level.to_owned(),
-    };
-    let filter = EnvFilter::try_new(&directives).with_context(|| {
+    let filter = EnvFilter::try_new(level).with_context(|| {
         format!("--log-level {level}: pass error, warn, info, debug or trace, or a tracing filter")
     })?;
     tracing_subscriber::fmt()

@@ -10,8 +10,9 @@ use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 use vmodem_core::{Config, Model, Network, Timing};
 use vmodem_tokio::{
-    spawn_module, BrokerCerts, BrokerError, EmbeddedBroker, HostPort, ModuleError, ModuleHandle,
-    ModuleOptions, PortError, PowerOn, PtyPort, StdioPort, TcpSerialPort,
+    spawn_module, BrokerCerts, BrokerError, BrokerOptions, EmbeddedBroker, HostPort, ModuleError,
+    ModuleHandle, ModuleOptions, PortError, PowerOn, PtyPort, StdioPort, TcpSerialPort,
+    BROKER_PROTOCOLS,
 };
 
 use crate::args::RunArgs;
@@ -61,7 +62,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         true => None,
         false => {
             let tls = certs.as_ref().map(|certs| (args.broker_tls_listen, certs));
-            Some(start_broker(args.broker_listen, tls).await?)
+            Some(start_broker(args.broker_listen, tls, &args.broker_users).await?)
         }
     };
     let (port, serial) = open_serial(&args).await?;
@@ -108,7 +109,9 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         Serial::Stdio => Box::new(io::stderr()),
         _ => Box::new(io::stdout()),
     };
-    let broker_addr = broker.as_ref().map(EmbeddedBroker::local_addr);
+    let broker_addr = broker
+        .as_ref()
+        .map(|b| (b.local_addr(), broker_auth(&args.broker_users)));
     let tls = broker
         .as_ref()
         .and_then(EmbeddedBroker::tls_addr)
@@ -129,27 +132,29 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
 async fn start_broker(
     listen: SocketAddr,
     tls: Option<(SocketAddr, &BrokerCerts)>,
+    users: &[(String, String)],
 ) -> Result<EmbeddedBroker> {
-    EmbeddedBroker::start_with_tls(listen, tls)
-        .await
-        .map_err(|e| {
-            let hint = match e {
-                BrokerError::AddrInUse { addr } if tls.is_some_and(|(tls, _)| tls == addr) => {
-                    format!(
-                        "the built-in broker's TLS listener cannot listen on {addr}: pass \
+    let mut options = BrokerOptions::new(listen);
+    options.tls = tls.map(|(addr, certs)| (addr, certs.clone()));
+    options.users = users.to_vec();
+    EmbeddedBroker::start_with(options).await.map_err(|e| {
+        let hint = match e {
+            BrokerError::AddrInUse { addr } if tls.is_some_and(|(tls, _)| tls == addr) => {
+                format!(
+                    "the built-in broker's TLS listener cannot listen on {addr}: pass \
                  --broker-tls-listen 127.0.0.1:PORT to listen elsewhere"
-                    )
-                }
-                BrokerError::AddrInUse { .. } => format!(
+                )
+            }
+            BrokerError::AddrInUse { .. } => format!(
                 "the built-in MQTT broker cannot listen on {listen}: pass --broker-listen \
                  127.0.0.1:PORT to listen elsewhere, or --no-broker to use the broker already there"
             ),
-                _ => "cannot start the built-in MQTT broker: pass --broker-listen with another \
+            _ => "cannot start the built-in MQTT broker: pass --broker-listen with another \
                   address, or --no-broker to run without it"
-                    .to_owned(),
-            };
-            anyhow::Error::new(e).context(hint)
-        })
+                .to_owned(),
+        };
+        anyhow::Error::new(e).context(hint)
+    })
 }
 
 async fn open_serial(args: &RunArgs) -> Result<(HostPort, Serial)> {
@@ -197,7 +202,7 @@ fn write_banner(
     timing: Timing,
     (network, seed): (Network, u64),
     serial: &Serial,
-    broker: Option<SocketAddr>,
+    broker: Option<(SocketAddr, String)>,
     tls: Option<(SocketAddr, &BrokerCerts)>,
 ) -> io::Result<()> {
     let profile = model.profile();
@@ -246,8 +251,8 @@ fn write_banner(
         }
     }
     let open = match broker {
-        Some(addr) => {
-            writeln!(out, "broker: {addr} (built in, MQTT 3.1.1)")?;
+        Some((addr, auth)) => {
+            writeln!(out, "broker: {addr} (built in, {BROKER_PROTOCOLS}, {auth})")?;
             let ip = match addr.ip() {
                 ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
                 ip => ip,
@@ -317,7 +322,7 @@ fn write_tls_banner(
     };
     writeln!(
         out,
-        "tls:    {addr} (built in, MQTT 3.1.1 over TLS; certificate for {})",
+        "tls:    {addr} (built in, {BROKER_PROTOCOLS} over TLS; certificate for {})",
         certs.names().join(", ")
     )?;
     writeln!(out, "ca:     {} ({size} bytes)", ca.display())?;
@@ -341,6 +346,18 @@ fn write_tls_banner(
     writeln!(out, "        AT+QSSLCFG=\"seclevel\",{SSL_CONTEXT},1")?;
     writeln!(out, "        AT+QMTCFG=\"ssl\",0,1,{SSL_CONTEXT}")?;
     writeln!(out, "        AT+QMTOPEN=0,\"{ip}\",{}", addr.port())
+}
+
+/// What the banner says of the broker's authentication.
+fn broker_auth(users: &[(String, String)]) -> String {
+    if users.is_empty() {
+        return "no authentication".to_owned();
+    }
+    let names: Vec<&str> = users.iter().map(|(name, _)| name.as_str()).collect();
+    format!(
+        "users: {}; a wrong password gives CONNACK 4, no user name CONNACK 5",
+        names.join(", ")
+    )
 }
 
 /// `--state-dir`, or `$XDG_STATE_HOME/vmodem`, or `~/.local/state/vmodem`.

@@ -219,7 +219,14 @@ async fn round_trip(modem: &Client) {
         .expect("AT+QMTSUB");
     assert!(sub.is_sent(), "{sub:?}");
     modem
-        .qmt_pubex(0, 2, 1, false, "tls/echo", b"through rumqttd's TLS")
+        .qmt_pubex(
+            0,
+            2,
+            1,
+            false,
+            "tls/echo",
+            b"through the built-in broker's TLS",
+        )
         .await
         .expect("AT+QMTPUBEX");
     let payload = tokio::time::timeout(PATIENCE, async {
@@ -231,7 +238,7 @@ async fn round_trip(modem: &Client) {
     })
     .await
     .expect("the message comes back");
-    assert_eq!(payload, b"through rumqttd's TLS");
+    assert_eq!(payload, b"through the built-in broker's TLS");
     modem.qmt_disc(0).await.expect("AT+QMTDISC");
 }
 

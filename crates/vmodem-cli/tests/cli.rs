@@ -149,7 +149,7 @@ fn runs_on_a_linked_pty_with_a_broker_and_stops_cleanly_on_sigterm() {
     host.send(b"ATI\r");
     host.expect(b"ATI\r\r\nQuectel\r\nEC25\r\nRevision: EC25EFAR06A06M4G\r\n\r\nOK\r\n");
 
-    // The broker it announces takes MQTT 3.1.1 clients, and the example uses its port.
+    // The broker it announces takes MQTT clients, and the example uses its port.
     let broker = field(&banner, "broker").split_whitespace().next().unwrap();
     assert!(field(&banner, "then").contains(&format!("\"127.0.0.1\",{}", &broker[10..])));
     let mut mqtt = TcpStream::connect(broker).unwrap();
@@ -166,6 +166,58 @@ fn runs_on_a_linked_pty_with_a_broker_and_stops_cleanly_on_sigterm() {
         std::fs::symlink_metadata(&link).is_err(),
         "the symlink is removed on SIGTERM"
     );
+}
+
+/// `--broker-user`: the banner names the users and the codes, and the broker
+/// answers a 3.1 CONNECT with the right password 0, a wrong one 4, none 5.
+#[test]
+fn broker_users_are_announced_and_enforced() {
+    let mut vmodem = Vmodem::start(
+        &[
+            "run",
+            "--tcp",
+            "127.0.0.1:0",
+            "--broker-listen",
+            "127.0.0.1:0",
+            "--broker-user",
+            "meter-42:s3:cret",
+        ],
+        Stdio::null(),
+    );
+    let banner = vmodem.banner();
+    let broker = field(&banner, "broker");
+    assert!(
+        broker.ends_with(
+            "(built in, MQTT 3.1 and 3.1.1, users: meter-42; a wrong password gives CONNACK 4, \
+             no user name CONNACK 5)"
+        ),
+        "{banner}"
+    );
+    let addr = broker.split_whitespace().next().unwrap();
+    // MQTT 3.1 CONNECT, client id "m", user "meter-42", then the password (or none).
+    let connack = |password: Option<&[u8]>| {
+        let mut body = b"\x00\x06MQIsdp\x03".to_vec();
+        body.push(if password.is_some() { 0xc2 } else { 0x02 });
+        body.extend_from_slice(b"\x00\x3c\x00\x01m");
+        if let Some(password) = password {
+            body.extend_from_slice(b"\x00\x08meter-42");
+            body.extend_from_slice(&[0, u8::try_from(password.len()).unwrap()]);
+            body.extend_from_slice(password);
+        }
+        let mut packet = vec![0x10, u8::try_from(body.len()).unwrap()];
+        packet.extend_from_slice(&body);
+        let mut mqtt = TcpStream::connect(addr).unwrap();
+        mqtt.set_read_timeout(Some(PATIENCE)).unwrap();
+        mqtt.write_all(&packet).unwrap();
+        let mut connack = [0u8; 4];
+        mqtt.read_exact(&mut connack).unwrap();
+        connack[3]
+    };
+    assert_eq!(connack(Some(b"s3:cret")), 0);
+    assert_eq!(connack(Some(b"s3")), 4);
+    assert_eq!(connack(None), 5);
+    let status = vmodem.terminate();
+    assert!(status.success(), "{status}; stderr {}", vmodem.stderr());
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //!   test ── vmodem_client::Client ── PtyStream ══ /dev/pts/N ══ PtyPort ── module task
 //!                                     (raw, no flush)                         │ links
 //!   Observer (rumqttc, 3.1.1) ───────────────► broker ◄───────────────────────┘
-//!                                 Mosquitto (real process) · EmbeddedBroker (rumqttd)
+//!                                 Mosquitto (real process) · EmbeddedBroker (built in)
 //! ```
 //!
 //! - [`TestModule`]: a module spawned in the test's runtime on a real
@@ -21,6 +21,9 @@
 //!   [`MosquittoSub`] and [`mosquitto_pub`] for MQTT 3.1 at both ends.
 //! - [`ResettingServer`], [`free_port`], [`closed_port`]: peers and ports for
 //!   the network faults a module must report.
+//! - [`broker_conformance`]: a packet-level check of what a module relies on
+//!   a broker to do (3.1 and 3.1.1, UNSUBACK, minimum QoS, retained, will,
+//!   sessions, CONNACK 4/5), run against any broker by address.
 //! - [`Urcs`]: bounded waits on the URC stream that show everything seen when
 //!   they fail.
 //! - [`RawHost`]: a raw serial host (no `vmodem-client`) in one of the three
@@ -37,6 +40,7 @@
 //! each helper uses its own ports and temporary directory, so tests run in
 //! parallel.
 
+pub mod broker_conformance;
 mod host_style;
 mod module;
 mod mosquitto;

@@ -29,7 +29,7 @@ fn log() -> &'static Mutex<Vec<u8>> {
         let buf = Arc::new(Mutex::new(Vec::new()));
         let sink = buf.clone();
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info,rumqttd=warn"))
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
             .with_ansi(false)
             .with_writer(move || LogWriter(sink.clone()))
             .try_init();

@@ -77,7 +77,10 @@ mod tls;
 mod trace;
 mod ufs;
 
-pub use broker::{BrokerError, EmbeddedBroker};
+pub use broker::{
+    BrokerError, BrokerOptions, EmbeddedBroker, Limits as BrokerLimits, Stats as BrokerStats,
+    BROKER_PROTOCOLS, TLS_HANDSHAKE_TIMEOUT,
+};
 pub use broker_tls::{BrokerCerts, BROKER_TLS_NAMES};
 pub use host::{HostPort, PortError};
 pub use module::{spawn_module, ModuleError, ModuleHandle, ModuleOptions, PowerOn};

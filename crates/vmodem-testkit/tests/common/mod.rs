@@ -20,11 +20,8 @@ pub(crate) struct Target {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Delivery {
     /// The lower of the publish's and the subscription's, as MQTT 3.1.1
-    /// §3.8.4 requires (mosquitto).
+    /// §3.8.4 requires (mosquitto, the built-in broker).
     Minimum,
-    /// Always the subscription's, even above the publish's (rumqttd 0.20:
-    /// a QoS 0 publish reaches a QoS 2 subscriber at QoS 2).
-    Subscription,
 }
 
 impl Target {
@@ -32,7 +29,6 @@ impl Target {
     pub(crate) fn delivered(&self, publish: u8, subscription: u8) -> u8 {
         match self.delivery {
             Delivery::Minimum => publish.min(subscription),
-            Delivery::Subscription => subscription,
         }
     }
 

@@ -120,3 +120,39 @@ async fn a_module_publishes_through_its_links_to_an_outside_subscriber() {
     assert_eq!(&got, b"\x30\x11\x00\x0atest/topichello");
     module.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn garbage_closes_only_the_connection_that_sent_it() {
+    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = broker.local_addr();
+    let mut healthy = TcpStream::connect(addr).await.unwrap();
+    exchange(&mut healthy, CONNECT_ABC, CONNACK_ACCEPTED).await;
+    for garbage in [
+        &b"\xff\xff\xff\xff\xff"[..],    // reserved type, endless length
+        b"\x10\x0f\x00\x04MQTT\x04\x02", // CONNECT cut short, then closed
+        b"GET / HTTP/1.1\r\n\r\n",       // not MQTT at all
+        b"\x10\x0f\x00\x04MQTT\x05\x02\x00\x3c\x00\x03bad", // MQTT 5
+    ] {
+        let mut bad = TcpStream::connect(addr).await.unwrap();
+        bad.write_all(garbage).await.unwrap();
+        if garbage.ends_with(b"\x04\x02") {
+            bad.shutdown().await.unwrap();
+        }
+        let mut rest = Vec::new();
+        tokio::time::timeout(PATIENCE, bad.read_to_end(&mut rest))
+            .await
+            .expect("the broker closes in time")
+            .ok();
+        // Only MQTT 5 gets an answer: CONNACK 1, unacceptable protocol version.
+        let expected: &[u8] = if garbage.get(8) == Some(&5) {
+            b"\x20\x02\x00\x01"
+        } else {
+            b""
+        };
+        assert_eq!(rest, expected, "answer to {garbage:02x?}");
+    }
+    // PINGREQ → PINGRESP: the other client never noticed.
+    exchange(&mut healthy, b"\xc0\x00", b"\xd0\x00").await;
+}
