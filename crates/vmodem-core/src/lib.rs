@@ -36,6 +36,7 @@ mod modem;
 mod mqtt;
 mod output;
 pub mod radio;
+mod operator;
 mod ssl;
 mod time;
 mod timers;
@@ -49,7 +50,8 @@ pub use io::{
     CipherSuites, CloseCause, ConnectError, LinkId, ModemEvent, NetAction, NetEvent, SecLevel,
     SslVersion, TlsSettings,
 };
-pub use model::{Model, ModelProfile, PublishDialects};
+pub use model::{BootUrc, Model, ModelProfile, PublishDialects, PublishUrc, QcfgProfile, Rat};
 pub use modem::Modem;
 pub use radio::Network;
+pub use operator::{Operator, OperatorError};
 pub use time::Instant;
