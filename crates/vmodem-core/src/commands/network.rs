@@ -208,6 +208,7 @@ fn cops(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) -> CmdResult 
             let mode = int_arg(cmd, 0, 0..=4)? as u8;
             let format = opt_int_arg(cmd, 1, 0..=2, i64::from(m.device.cops_format))? as u8;
             let mut manual_act = None;
+            let mut found = mode != 4;
             match mode {
                 0 | 2 => {
                     if arg_count(cmd) > 2 {
@@ -230,7 +231,7 @@ fn cops(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) -> CmdResult 
                         }
                         Some(act)
                     };
-                    let found = oper == m.config.operator.name_in(format)
+                    found = oper == m.config.operator.name_in(format)
                         && act.is_none_or(|a| p.rat(a).is_some());
                     if !found && mode == 1 {
                         return Err(Fail::Cme(CmeError::NO_NETWORK_SERVICE));
@@ -240,10 +241,13 @@ fn cops(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) -> CmdResult 
             }
             m.device.cops_format = format;
             if mode != 3 {
+                // Mode 4 is manual if the operator is there, else automatic (27.007 §7.3).
+                let before = m.camped_act();
                 m.update_registration(now, |d| {
-                    d.cops_mode = if mode == 4 { 1 } else { mode };
+                    d.cops_mode = if mode == 4 { u8::from(found) } else { mode };
                     d.manual_act = manual_act;
                 });
+                m.reselect_if_rat_changed(now, before);
                 m.schedule_registration(now);
             }
         }
@@ -344,6 +348,22 @@ impl Modem {
             }
         }
         &p.rats[0]
+    }
+
+    /// The AcT the module is registered on, if it is.
+    pub(crate) fn camped_act(&self) -> Option<u8> {
+        self.device.reg.registered().then(|| self.serving_rat().act)
+    }
+
+    /// After a setting that chooses the RAT changed (`AT+COPS` with an AcT,
+    /// `AT+QCFG="iotopmode"`/`"nwscanseq"`): a module registered on another
+    /// RAT than the one now chosen registers anew (searching, then registered
+    /// with the new AcT in `+CEREG`).
+    pub(crate) fn reselect_if_rat_changed(&mut self, now: Instant, before: Option<u8>) {
+        if before.is_some_and(|act| act != self.serving_rat().act) {
+            self.update_registration(now, |d| d.reg = RegStat::NotRegistered);
+            self.schedule_registration(now);
+        }
     }
 
     /// `<stat>` as CREG (0), CGREG (1) or CEREG (2) reports it.

@@ -20,6 +20,7 @@ use vmodem_at::{Arg, Command, Form};
 
 use super::{arg, CmdResult, Done, Fail, Reply};
 use crate::modem::Modem;
+use crate::time::Instant;
 
 /// The test form's lines, in the order of a BG96's `AT+QCFG=?`.
 fn test(m: &Modem, r: &mut Reply) {
@@ -51,7 +52,16 @@ pub(super) fn list(values: &[u8]) -> String {
     }
 }
 
-pub(super) fn qcfg(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
+pub(super) fn qcfg(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) -> CmdResult {
+    let before = m.camped_act();
+    let result = setting_command(m, cmd, r);
+    // "iotopmode" and "nwscanseq" with <effect> 1 apply at once: a BG9x
+    // camped on another RAT than they now choose registers anew.
+    m.reselect_if_rat_changed(now, before);
+    result
+}
+
+fn setting_command(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
     let Form::Write(args) = &cmd.form else {
         if cmd.form == Form::Test {
             test(m, r);

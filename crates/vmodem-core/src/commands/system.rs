@@ -22,7 +22,7 @@ pub(super) fn execute(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply)
         "+CSCS" => cscs(m, cmd, r),
         "+IPR" => ipr(m, cmd, r),
         "+QURCCFG" => qurccfg(m, cmd, r),
-        "+QCFG" => super::qcfg::qcfg(m, cmd, r),
+        "+QCFG" => super::qcfg::qcfg(m, now, cmd, r),
         "+QPOWD" => qpowd(m, now, cmd, r),
         "+QLTS" => qlts(m, now, cmd, r),
         "+CTZU" => ctzu(m, cmd, r),
