@@ -2,8 +2,8 @@
 //! answers, and which identity it carries.
 
 use crate::model::Model;
-use crate::radio::Network;
 use crate::operator::Operator;
+use crate::radio::Network;
 
 /// How quickly the module answers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

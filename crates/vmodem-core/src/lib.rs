@@ -34,9 +34,9 @@ mod io;
 mod model;
 mod modem;
 mod mqtt;
+mod operator;
 mod output;
 pub mod radio;
-mod operator;
 mod ssl;
 mod time;
 mod timers;
@@ -52,6 +52,6 @@ pub use io::{
 };
 pub use model::{BootUrc, Model, ModelProfile, PublishDialects, PublishUrc, QcfgProfile, Rat};
 pub use modem::Modem;
-pub use radio::Network;
 pub use operator::{Operator, OperatorError};
+pub use radio::Network;
 pub use time::Instant;
