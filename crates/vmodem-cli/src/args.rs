@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
-use vmodem_core::{Model, Network, Timing};
+use vmodem_core::{Model, Network, Operator, Timing};
 use vmodem_tokio::PowerOn;
 
 use crate::target::{parse_tcp, Target};
@@ -357,6 +357,16 @@ pub(crate) struct RunArgs {
     /// gives the same delays, run after run. Default: a new seed each run, shown at start-up.
     #[arg(long, value_name = "N")]
     pub(crate) seed: Option<u64>,
+    /// The simulated network's PLMN (MCC+MNC, 5 or 6 digits), for firmware that selects
+    /// its carrier by hand, e.g. --plmn 310260 for AT+COPS=1,2,"310260",9. The SIM's
+    /// IMSI starts with it. Default: 00101, the 3GPP test network.
+    #[arg(long, value_name = "MCCMNC", default_value = "00101", value_parser = parse_plmn)]
+    pub(crate) plmn: String,
+
+    /// The operator name AT+COPS? shows (long and short form), 1 to 16 ASCII
+    /// characters, e.g. --operator-name "T-Mobile". Default: VMODEM NET (short VMODEM).
+    #[arg(long, value_name = "NAME", value_parser = parse_operator_name)]
+    pub(crate) operator_name: Option<String>,
 
     /// Log verbosity on stderr: error, warn, info, debug or trace, or a tracing filter
     /// such as `info,vmodem_tokio::broker=debug` (the built-in broker's clients coming and
@@ -548,6 +558,31 @@ fn parse_host(text: &str) -> Result<(String, IpAddr), String> {
     Ok((name.to_owned(), ip))
 }
 
+fn parse_plmn(text: &str) -> Result<String, String> {
+    Operator::new(text, "x")
+        .map(|op| op.plmn().to_owned())
+        .map_err(|e| e.to_string())
+}
+
+fn parse_operator_name(text: &str) -> Result<String, String> {
+    Operator::new("00101", text)
+        .map(|op| op.long_name().to_owned())
+        .map_err(|e| e.to_string())
+}
+
+impl RunArgs {
+    /// The simulated network's operator from --plmn and --operator-name.
+    pub(crate) fn operator(&self) -> Operator {
+        let default = Operator::default();
+        let built = match &self.operator_name {
+            Some(name) => Operator::new(&self.plmn, name),
+            None => Operator::with_names(&self.plmn, default.long_name(), default.short_name()),
+        };
+        // Both parts were checked by their parsers.
+        built.unwrap_or(default)
+    }
+}
+
 /// A standard baud rate.
 fn parse_baud(text: &str) -> Result<u32, String> {
     text.parse()
@@ -682,6 +717,7 @@ mod tests {
         assert_eq!(args.broker_listen, "127.0.0.1:1883".parse().unwrap());
         assert_eq!(args.power_on_after, None);
         assert_eq!((args.network, args.seed), (None, None));
+        assert_eq!(args.operator(), Operator::default());
 
         let cli = Cli::try_parse_from([
             "vmodem",
@@ -702,6 +738,10 @@ mod tests {
             "NBIoT",
             "--seed",
             "42",
+            "--plmn",
+            "310260",
+            "--operator-name",
+            "T-Mobile",
         ])
         .unwrap();
         let Command::Run(args) = cli.command else {
@@ -713,6 +753,29 @@ mod tests {
         assert_eq!(args.hosts.len(), 2);
         assert_eq!(args.power_on_after, Some(Duration::from_millis(500)));
         assert_eq!((args.network, args.seed), (Some(Network::NbIot), Some(42)));
+        assert_eq!(
+            args.operator(),
+            Operator::new("310260", "T-Mobile").unwrap()
+        );
+        let cli = Cli::try_parse_from(["vmodem", "run", "--plmn", "26201"]).unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.operator().plmn(), "26201");
+        assert_eq!(args.operator().long_name(), "VMODEM NET");
+        for bad in [
+            &["--plmn", "3102"][..],
+            &["--plmn", "31026x"],
+            &["--operator-name", "a \"quoted\" name"],
+            &["--operator-name", "a name of more than 16"],
+        ] {
+            let err = Cli::try_parse_from(["vmodem", "run"].iter().chain(bad)).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("310260") || text.contains("T-Mobile"),
+                "{bad:?}: {text}"
+            );
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
-use vmodem_core::{Config, Model, Network, Timing};
+use vmodem_core::{Config, Model, Network, Operator, Timing};
 use vmodem_tokio::{
     spawn_module, BrokerCerts, BrokerError, BrokerOptions, EmbeddedBroker, HostPort, ModuleError,
     ModuleHandle, ModuleOptions, PortError, PowerOn, PtyPort, StdioPort, TcpSerialPort,
@@ -70,6 +70,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         .network
         .unwrap_or_else(|| Network::default_for(args.timing));
     let seed = args.seed.unwrap_or_else(fresh_seed);
+    let operator = args.operator();
     let options = ModuleOptions {
         config: Config {
             model: args.model,
@@ -79,6 +80,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
             unix_time_ms: unix_time_ms(),
             ram_capacity: args.ram_size,
             ufs_capacity: args.ufs_size,
+            operator: operator.clone(),
             ..Config::default()
         },
         power_on: args.power_on,
@@ -117,7 +119,15 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         .and_then(EmbeddedBroker::tls_addr)
         .zip(certs.as_ref());
     let radio = (network, seed);
-    write_banner(&mut out, args.model, args.timing, radio, &serial, broker_addr, tls)
+    write_banner(
+        &mut out,
+        args.model,
+        args.timing,
+        (radio.0, radio.1, &operator),
+        &serial,
+        broker_addr,
+        tls,
+    )
         .and_then(|()| match (&serial, args.power_on) {
             (Serial::Stdio, _) | (_, PowerOn::AtStart) => Ok(()),
             _ => writeln!(
@@ -200,7 +210,7 @@ fn write_banner(
     out: &mut dyn Write,
     model: Model,
     timing: Timing,
-    (network, seed): (Network, u64),
+    (network, seed, operator): (Network, u64, &Operator),
     serial: &Serial,
     broker: Option<(SocketAddr, String)>,
     tls: Option<(SocketAddr, &BrokerCerts)>,
@@ -219,6 +229,13 @@ fn write_banner(
         profile.revision
     )?;
     write_network_banner(out, network, seed)?;
+    writeln!(
+        out,
+        "operator: {} ({}), AT+COPS=1,2,\"{}\" selects it by hand",
+        operator.long_name(),
+        operator.plmn(),
+        operator.plmn()
+    )?;
     match serial {
         Serial::Pty { path, link } => {
             writeln!(out, "serial: {}", path.display())?;

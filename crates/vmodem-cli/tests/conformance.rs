@@ -31,10 +31,15 @@ struct Module {
 
 impl Module {
     fn start(test: &str) -> Module {
+        Module::start_as(test, "ec25")
+    }
+
+    fn start_as(test: &str, model: &str) -> Module {
         let dir = ScratchDir::new(test);
         let link = dir.join("ttyEC25").to_str().unwrap().to_owned();
         let mut child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
             .args(["run", "--link", &link, "--broker-listen", "127.0.0.1:0"])
+            .args(["--model", model])
             .args(["--log-level", "warn"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -168,14 +173,52 @@ fn the_whole_suite_passes_against_vmodem_run() {
     );
     let (passed, failed, not_applicable) = summary(&stdout);
     assert_eq!(failed, 0, "{stdout}");
-    // Not applicable: the known bugs, and the BG96-only case on this EC25.
-    assert_eq!(not_applicable, KNOWN_MODULE_BUGS.len() + 1, "{stdout}");
+    // Not applicable: the known bugs, and the six BG9x-only cases on this EC25.
+    assert_eq!(not_applicable, KNOWN_MODULE_BUGS.len() + 6, "{stdout}");
     assert!(passed >= 80, "{stdout}");
     assert!(
         stdout.contains("pass  mqtt-chapter5-first-session"),
         "{stdout}"
     );
     assert!(stdout.contains("module: Quectel EC25"), "{stdout}");
+}
+
+/// The BG96 and BG95 dialects against the cases written for them (and every
+/// case not written for EC2x only).
+#[test]
+fn the_suite_passes_against_the_bg96_and_bg95_profiles() {
+    for (model, name) in [("bg96", "BG96"), ("bg95", "BG95-M3")] {
+        let module = Module::start_as(&format!("conformance-{model}"), model);
+        let out = vmodem(
+            &[
+                "conformance",
+                "--port",
+                &module.link,
+                "--broker",
+                &module.broker,
+            ],
+            RUN_LIMIT,
+        );
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{model}: {stdout}");
+        let (passed, failed, _) = summary(&stdout);
+        assert_eq!(failed, 0, "{stdout}");
+        assert!(passed >= 70, "{stdout}");
+        assert!(
+            stdout.contains(&format!("module: Quectel {name}")),
+            "{stdout}"
+        );
+        for case in [
+            "bg9x-cops-act",
+            "qmtpubex-bg96-inline",
+            "bg9x-qmtpubex-test",
+        ] {
+            assert!(
+                stdout.contains(&format!("pass  {case}")),
+                "{model} {case}: {stdout}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -49,7 +49,8 @@
 //!    pending command's response.
 //! 4. **Response prefix.** A line starting with one of the command's response prefixes
 //!    ([`Command::response_prefixes`], e.g. `+QMTOPEN:` for `AT+QMTOPEN?`) is a response line.
-//! 5. **URC.** Any other line starting with `+`, and the bare URCs `RDY` and `POWERED DOWN`, are
+//! 5. **URC.** Any other line starting with `+`, and the bare URCs `RDY`, `APP RDY` (BG9x) and
+//!    `POWERED DOWN`, are
 //!    URCs (the module never writes a URC inside a response; it may write one just before the
 //!    echo/response of a command, or between its `OK` and the next command). So lines held as
 //!    the response before such a URC, with no echo seen, were URCs too: they are given out
@@ -682,7 +683,8 @@ impl Digester {
 }
 
 fn is_bare_urc(line: &[u8]) -> bool {
-    line == b"RDY" || line == b"POWERED DOWN"
+    // APP RDY: a BG96/BG95's application processor is up, after RDY.
+    line == b"RDY" || line == b"APP RDY" || line == b"POWERED DOWN"
 }
 
 /// Result code format: `OK` (ATV1, the power-up default) or `0` (ATV0).

@@ -122,6 +122,26 @@ impl CivilTime {
     }
 }
 
+impl CivilTime {
+    /// Formats Unix seconds as `yyyy/MM/dd,hh:mm:ss±zz` (`AT+QLTS`), the time
+    /// as given and `zone` in quarter hours.
+    pub(crate) fn format_qlts(unix: i64, zone: i32) -> String {
+        let t = CivilTime::from_unix(unix);
+        let sign = if zone < 0 { '-' } else { '+' };
+        format!(
+            "{:04}/{:02}/{:02},{:02}:{:02}:{:02}{}{:02}",
+            t.year,
+            t.month,
+            t.day,
+            t.hour,
+            t.minute,
+            t.second,
+            sign,
+            zone.unsigned_abs()
+        )
+    }
+}
+
 /// A Unix time (seconds) as `2025-01-01 00:00:00 UTC`, for messages about the
 /// module's clock (e.g. why a certificate was refused at the module's time).
 pub fn utc_text(unix_secs: i64) -> String {
@@ -151,6 +171,18 @@ mod tests {
         assert_eq!(
             CivilTime::format_cclk(1_735_689_600, -4),
             "24/12/31,23:00:00-04"
+        );
+    }
+
+    #[test]
+    fn qlts_times() {
+        assert_eq!(
+            CivilTime::format_qlts(1_735_689_600, 0),
+            "2025/01/01,00:00:00+00"
+        );
+        assert_eq!(
+            CivilTime::format_qlts(1_709_251_199, -8),
+            "2024/02/29,23:59:59-08"
         );
     }
 

@@ -2,6 +2,7 @@
 //! answers, and which identity it carries.
 
 use crate::model::Model;
+use crate::operator::Operator;
 use crate::radio::Network;
 
 /// How quickly the module answers.
@@ -67,6 +68,10 @@ pub struct Config {
     /// Bytes the RAM storage holds, what `AT+QFLDS="RAM"` reports as total.
     /// Default 2 MiB, near an EC25's.
     pub ram_capacity: usize,
+    /// The simulated network's operator (PLMN and names); the SIM's IMSI
+    /// starts with its PLMN, so the module is at home there. Default: the 3GPP
+    /// test network 00101, `VMODEM NET`.
+    pub operator: Operator,
 }
 
 impl Default for Config {
@@ -82,6 +87,7 @@ impl Default for Config {
             ufs_files: Vec::new(),
             ufs_capacity: 12 * 1024 * 1024,
             ram_capacity: 2 * 1024 * 1024,
+            operator: Operator::default(),
         }
     }
 }

@@ -7,6 +7,8 @@
 //! comes up at attach — PDP context 1 becomes active (module-behaviour.md,
 //! "PDP context").
 
+use crate::model::{ModelProfile, QcfgProfile};
+
 /// Registration state, `<stat>` of 27.007 §7.2 / §10.1.19 / §10.1.22.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RegStat {
@@ -21,16 +23,10 @@ impl RegStat {
     }
 }
 
-/// The simulated home network.
+/// The simulated cell. Its operator (PLMN, names) is
+/// [`Config::operator`](crate::Config::operator); what each model sees of its
+/// RAT (AcT, band, `AT+QCSQ`) is in the model profile.
 pub(crate) mod network {
-    /// `AT+COPS` long alphanumeric name.
-    pub(crate) const LONG_NAME: &str = "VMODEM NET";
-    /// `AT+COPS` short alphanumeric name.
-    pub(crate) const SHORT_NAME: &str = "VMODEM";
-    /// MCC+MNC: the 3GPP test network (TS 23.122), never a real operator.
-    pub(crate) const PLMN: &str = "00101";
-    /// Access technology: 7 = E-UTRAN.
-    pub(crate) const ACT: u8 = 7;
     /// Location/tracking area code and cell ID, hex as 27.007 writes them.
     pub(crate) const LAC: &str = "1A2B";
     pub(crate) const CELL_ID: &str = "0C3D4E5";
@@ -61,24 +57,69 @@ pub(crate) const CONTEXTS: usize = 16;
 /// DNS servers the simulated network hands out.
 pub(crate) const DEFAULT_DNS: (&str, &str) = ("10.0.0.53", "10.0.0.54");
 
-/// What `AT+QCFG` stores.
+/// What `AT+QCFG` stores (non-volatile: kept across restarts).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Qcfg {
+    /// As typed: two-digit RAT codes, e.g. `020301`.
     pub(crate) nwscanseq: String,
-    pub(crate) nwscanmode: String,
-    pub(crate) iotopmode: String,
-    pub(crate) band: String,
+    pub(crate) nwscanmode: u8,
+    pub(crate) iotopmode: u8,
+    pub(crate) servicedomain: u8,
+    /// 1 roaming off, 2 on, 255 automatic.
+    pub(crate) roamservice: u8,
+    /// One mask per band group of the model's `AT+QCFG="band"`.
+    pub(crate) band: [u128; 3],
 }
 
-impl Default for Qcfg {
-    fn default() -> Self {
+impl Qcfg {
+    /// The factory settings of a model.
+    pub(crate) fn factory(p: &QcfgProfile) -> Qcfg {
+        let mut band = [0; 3];
+        for (slot, mask) in band.iter_mut().zip(p.bands) {
+            *slot = *mask;
+        }
         Qcfg {
-            nwscanseq: "00".into(),
-            nwscanmode: "0".into(),
-            iotopmode: "2".into(),
-            band: "0x260,0x42000000000000381a,0x0".into(),
+            nwscanseq: p.nwscanseq_default.to_string(),
+            nwscanmode: 0,
+            iotopmode: 2,
+            servicedomain: p.servicedomain_default,
+            roamservice: 255,
+            band,
         }
     }
+}
+
+/// `AT+CPSMS` (27.007 §7.38): the requested power saving mode. Timers are the
+/// GPRS Timer 3 / Timer 2 octets of TS 24.008, as 8-bit binary strings on the line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Psm {
+    pub(crate) mode: u8,
+    pub(crate) periodic_rau: Option<u8>,
+    pub(crate) gprs_ready: Option<u8>,
+    pub(crate) periodic_tau: u8,
+    pub(crate) active_time: u8,
+}
+
+impl Default for Psm {
+    /// PSM off; TAU 12 h (`00101100`), active time 20 s (`00001010`), as a BG770A reads.
+    fn default() -> Self {
+        Psm {
+            mode: 0,
+            periodic_rau: None,
+            gprs_ready: None,
+            periodic_tau: 0b0010_1100,
+            active_time: 0b0000_1010,
+        }
+    }
+}
+
+/// `AT+CEDRXS` (27.007 §7.40): requested eDRX per `<AcT-type>` 4 and 5.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Edrx {
+    /// The requested value (4 bits) of each AcT-type whose eDRX is on.
+    pub(crate) requested: [Option<u8>; 2],
+    /// Mode 2: report `+CEDRXP` (kept, never sent: the network grants nothing).
+    pub(crate) urc: bool,
 }
 
 /// Everything about the device that is not the AT engine.
@@ -107,10 +148,25 @@ pub(crate) struct Device {
     pub(crate) baud: u32,
     pub(crate) cscs: &'static str,
     pub(crate) qcfg: Qcfg,
+    /// `<AcT>` of the last manual `AT+COPS=1|4,…,<AcT>`; `None` lets the model choose.
+    pub(crate) manual_act: Option<u8>,
+    /// `AT+CTZU` (non-volatile) and `AT+CTZR`.
+    pub(crate) ctzu: u8,
+    pub(crate) ctzr: u8,
+    /// Non-volatile like `AT+QCFG`.
+    pub(crate) psm: Psm,
+    pub(crate) edrx: Edrx,
+    /// The error code `AT+QIGETERROR` reports: of the last TCP/IP command.
+    pub(crate) ip_error: u16,
+    /// `AT+IFC` (flow control, remembered only) and `AT+CGEREP`.
+    pub(crate) ifc: (u8, u8),
+    pub(crate) cgerep: (u8, u8),
+    /// Network time (Unix ms) the network sent at the last registration (NITZ).
+    pub(crate) nitz_unix_ms: Option<i64>,
 }
 
 impl Device {
-    pub(crate) fn new() -> Device {
+    pub(crate) fn new(profile: &ModelProfile) -> Device {
         let mut contexts: [PdpContext; CONTEXTS] = Default::default();
         // Factory state: context 1 defined, IPv4, empty APN (the capture shows "IP").
         contexts[0] = PdpContext {
@@ -134,7 +190,16 @@ impl Device {
             urcport: "usbat",
             baud: 115_200,
             cscs: "GSM",
-            qcfg: Qcfg::default(),
+            qcfg: Qcfg::factory(&profile.qcfg),
+            manual_act: None,
+            ctzu: profile.ctzu_default,
+            ctzr: 0,
+            psm: Psm::default(),
+            edrx: Edrx::default(),
+            ip_error: 0,
+            ifc: (0, 0),
+            cgerep: (0, 0),
+            nitz_unix_ms: None,
         }
     }
 

@@ -2,8 +2,9 @@
 //!
 //! Derived from [`Config::instance`](crate::Config::instance) so that a fleet
 //! of modules in one process has distinct, well-formed identities: IMEIs and
-//! ICCIDs carry a valid Luhn check digit, the IMSI uses the 3GPP test network
-//! 001/01 (TS 23.122 Annex A), which no real SIM carries.
+//! ICCIDs carry a valid Luhn check digit, the IMSI starts with the simulated
+//! operator's PLMN (by default the 3GPP test network 001/01, TS 23.122 Annex
+//! A, which no real SIM carries), so the SIM is at home on that network.
 
 use crate::model::ModelProfile;
 
@@ -16,16 +17,24 @@ pub(crate) struct Identity {
 }
 
 impl Identity {
-    pub(crate) fn derive(profile: &ModelProfile, instance: u32) -> Identity {
+    pub(crate) fn derive(profile: &ModelProfile, plmn: &str, instance: u32) -> Identity {
         let serial = instance % 1_000_000;
         let imei_body = format!("{}{:06}", profile.imei_tac, serial);
         let iccid_body = format!("89001010{:010}", instance);
         Identity {
             imei: format!("{imei_body}{}", luhn_digit(&imei_body)),
-            imsi: format!("00101{:010}", instance),
+            imsi: imsi(plmn, instance),
             iccid: format!("{iccid_body}{}", luhn_digit(&iccid_body)),
         }
     }
+}
+
+/// 15 digits: the PLMN (5 or 6 digits), then the subscriber number (MSIN)
+/// made from `instance`.
+fn imsi(plmn: &str, instance: u32) -> String {
+    let width = 15usize.saturating_sub(plmn.len()).min(10);
+    let msin = u64::from(instance) % 10u64.pow(width as u32);
+    format!("{plmn}{msin:0width$}")
 }
 
 /// The Luhn check digit that makes `digits` + it a valid Luhn number.
@@ -62,8 +71,10 @@ mod tests {
 
     #[test]
     fn identities_are_well_formed_and_distinct() {
-        let a = Identity::derive(Model::Ec25.profile(), 0);
-        let b = Identity::derive(Model::Ec25.profile(), 1);
+        let a = Identity::derive(Model::Ec25.profile(), "00101", 0);
+        let b = Identity::derive(Model::Ec25.profile(), "00101", 1);
+        let c = Identity::derive(Model::Ec25.profile(), "310260", 7);
+        assert_eq!(c.imsi, "310260000000007");
         assert_eq!(a.imei.len(), 15);
         assert_eq!(a.imsi.len(), 15);
         assert_eq!(a.iccid.len(), 19);

@@ -34,6 +34,7 @@ mod io;
 mod model;
 mod modem;
 mod mqtt;
+mod operator;
 mod output;
 pub mod radio;
 mod ssl;
@@ -49,7 +50,8 @@ pub use io::{
     CipherSuites, CloseCause, ConnectError, LinkId, ModemEvent, NetAction, NetEvent, SecLevel,
     SslVersion, TlsSettings,
 };
-pub use model::{Model, ModelProfile, PublishDialects};
+pub use model::{BootUrc, Model, ModelProfile, PublishDialects, PublishUrc, QcfgProfile, Rat};
 pub use modem::Modem;
+pub use operator::{Operator, OperatorError};
 pub use radio::Network;
 pub use time::Instant;

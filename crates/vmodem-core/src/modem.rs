@@ -79,13 +79,17 @@ impl Modem {
     /// as a module is until its board presses PWRKEY. Drivers use it to boot the
     /// module when a host first opens the serial line, so the host sees `RDY`.
     pub fn new_powered_off(mut config: Config, now: Instant) -> Modem {
-        let identity = Identity::derive(config.model.profile(), config.instance);
+        let identity = Identity::derive(
+            config.model.profile(),
+            config.operator.plmn(),
+            config.instance,
+        );
         let files = Files::new(
             config.ufs_capacity,
             config.ram_capacity,
             std::mem::take(&mut config.ufs_files),
         );
-        let mut device = Device::new();
+        let mut device = Device::new(config.model.profile());
         device.powered = false;
         let radio = Radio::new(config.effective_network(), config.seed, config.instance);
         Modem {
@@ -654,13 +658,16 @@ impl Modem {
     pub(crate) fn boot(&mut self, now: Instant) {
         self.engine.reset_line();
         self.engine.active = self.engine.stored;
-        let stored_device = std::mem::replace(&mut self.device, Device::new());
+        let fresh = Device::new(self.config.model.profile());
+        let stored_device = std::mem::replace(&mut self.device, fresh);
         // What survives a restart: the clock and the non-volatile settings.
         self.device.clock_offset_ms = stored_device.clock_offset_ms;
         self.device.clock_zone = stored_device.clock_zone;
         self.device.urcport = stored_device.urcport;
         self.device.baud = stored_device.baud;
         self.device.qcfg = stored_device.qcfg;
+        self.device.ctzu = stored_device.ctzu;
+        self.device.psm = stored_device.psm;
         self.device.contexts = stored_device.contexts;
         for ctx in &mut self.device.contexts {
             ctx.active = false;
@@ -674,33 +681,34 @@ impl Modem {
         }
         let (mqtt, mut sink) = self.mqtt_sink();
         mqtt.reset(&mut sink);
+        let first = self.config.model.profile().boot[0].after_ms;
         self.timers
-            .set(Timer::Boot, now + boot_delay(self.realistic(), 0));
+            .set(Timer::Boot, now + boot_delay(self.realistic(), first));
     }
 
+    /// Writes the next URC of the model's power-up chain (`RDY`, `+CFUN: 1`,
+    /// … as [`ModelProfile::boot`](crate::ModelProfile::boot) lists them).
     fn boot_step(&mut self, now: Instant) {
-        let step = self.device.boot_step;
-        let text: &[u8] = match step {
-            0 => {
-                // The UART is live from RDY on.
-                self.engine.state = State::Idle;
-                b"RDY"
-            }
-            1 => b"+CFUN: 1",
-            2 => {
-                self.device.sim_ready = true;
-                self.schedule_registration(now);
-                b"+CPIN: READY"
-            }
-            3 => b"+QUSIM: 1",
-            4 => b"+QIND: SMS DONE",
-            _ => b"+QIND: PB DONE",
+        let chain = self.config.model.profile().boot;
+        let step = usize::from(self.device.boot_step);
+        let Some(urc) = chain.get(step) else {
+            return;
         };
-        self.urc(text);
-        self.device.boot_step = step + 1;
-        if step < 5 {
-            self.timers
-                .set(Timer::Boot, now + boot_delay(self.realistic(), step + 1));
+        if step == 0 {
+            // The UART is live from RDY on.
+            self.engine.state = State::Idle;
+        }
+        if urc.text == "+CPIN: READY" {
+            self.device.sim_ready = true;
+            self.schedule_registration(now);
+        }
+        self.urc(urc.text);
+        self.device.boot_step += 1;
+        if let Some(next) = chain.get(step + 1) {
+            self.timers.set(
+                Timer::Boot,
+                now + boot_delay(self.realistic(), next.after_ms),
+            );
         }
     }
 
@@ -717,6 +725,13 @@ impl Modem {
         self.emit(ModemEvent::PoweredDown);
     }
 
+    /// Unix milliseconds at `now` on the network's clock (what NITZ sends),
+    /// which `AT+CCLK=` does not move.
+    pub(crate) fn network_unix_ms(&self, now: Instant) -> i64 {
+        let since = now.saturating_duration_since(self.epoch).as_millis() as i64;
+        self.config.unix_time_ms as i64 + since
+    }
+
     /// Wall-clock Unix milliseconds at `now`, as the module's clock shows it.
     pub(crate) fn unix_ms(&self, now: Instant) -> i64 {
         let since = now.saturating_duration_since(self.epoch).as_millis() as i64;
@@ -731,20 +746,14 @@ fn data_idle_timeout(state: &State) -> Duration {
     }
 }
 
-/// Delay before boot chain step `step` (RDY is step 0), from the previous one.
+/// Delay before a boot chain URC that comes `after_ms` after the previous one.
 ///
 /// Fast timing writes the whole chain at power-up. Realistic timing spaces it
 /// as hardware does (module-behaviour.md: ≈0.2–2 s between URCs).
-fn boot_delay(realistic: bool, step: u8) -> Duration {
-    if !realistic {
-        return Duration::ZERO;
+fn boot_delay(realistic: bool, after_ms: u64) -> Duration {
+    if realistic {
+        Duration::from_millis(after_ms)
+    } else {
+        Duration::ZERO
     }
-    Duration::from_millis(match step {
-        0 => 2_500,
-        1 => 200,
-        2 => 300,
-        3 => 100,
-        4 => 1_500,
-        _ => 2_000,
-    })
 }

@@ -32,19 +32,21 @@ pub async fn close_client(client: Client) {
     );
 }
 
-/// Waits until the module has finished booting (`+QIND: PB DONE`), as
-/// firmware does before its first command. Reads the client's own stream,
-/// which holds every URC since the client started, so nothing can slip by;
-/// the boot URCs are consumed, and views made later do not see them.
-async fn wait_for_boot(client: &Client) {
+/// Waits until the module has finished booting (the last URC of its model's
+/// chain: `+QIND: PB DONE` on EC2x, `+QIND: SMS DONE` on BG9x), as firmware
+/// does before its first command. Reads the client's own stream, which holds
+/// every URC since the client started, so nothing can slip by; the boot URCs
+/// are consumed, and views made later do not see them.
+async fn wait_for_boot(client: &Client, model: Model) {
+    let last = model.profile().boot.last().map_or("RDY", |b| b.text);
     let booted = client
         .wait_for_urc(
             crate::PATIENCE,
-            |u| matches!(u, vmodem_client::Urc::Other(text) if text == "+QIND: PB DONE"),
+            |u| matches!(u, vmodem_client::Urc::Other(text) if text == last),
         )
         .await;
     if let Err(e) = booted {
-        panic!("the module did not finish booting (+QIND: PB DONE): {e}");
+        panic!("the module did not finish booting ({last}): {e}");
     }
 }
 
@@ -181,7 +183,7 @@ impl TestModuleBuilder {
         };
         if self.attach_client {
             let client = module.open_client();
-            wait_for_boot(&client).await;
+            wait_for_boot(&client, self.model).await;
             module.client = Some(client);
         }
         module

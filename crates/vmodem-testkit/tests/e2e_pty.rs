@@ -209,6 +209,7 @@ async fn each_model_identifies_itself() {
             (Model::Eg95, "EG95", "EG95EXGAR08A05M1G"),
             (Model::Em05, "EM05", "EM05GFAR07A07M1G"),
             (Model::Bg96, "BG96", "BG96MAR02A07M1G"),
+            (Model::Bg95, "BG95-M3", "BG95M3LAR02A03"),
         ] {
             let module = TestModule::builder().model(model).start().await;
             let id = module.client().ati().await.expect("ATI");

@@ -312,9 +312,21 @@ async fn sync(link: &mut Link) -> Result<()> {
         }
     }
     let booting = seen.windows(3).any(|w| w == b"RDY");
-    if booting && !seen.windows(7).any(|w| w == b"PB DONE") {
+    // The boot chain ends with +QIND: PB DONE on EC2x, +QIND: SMS DONE on BG9x
+    // (whose chain has APP RDY and no PB DONE).
+    let booted = |bytes: &[u8]| {
+        let has = |s: &[u8]| bytes.windows(s.len()).any(|w| w == s);
+        has(b"PB DONE") || (has(b"APP RDY") && has(b"SMS DONE"))
+    };
+    if booting && !booted(&seen) {
         let until = Instant::now() + Duration::from_secs(15);
-        while !link.buf.windows(7).any(|w| w == b"PB DONE") && link.fill(until).await? {}
+        loop {
+            let mut all = seen.clone();
+            all.extend_from_slice(&link.buf);
+            if booted(&all) || !link.fill(until).await? {
+                break;
+            }
+        }
     }
     link.settle(Duration::from_millis(300), Duration::from_secs(3))
         .await?;

@@ -391,6 +391,14 @@ fn urcs_around_commands() {
         &[Start("ATI"), Rx(b"\r\nRDY\r\n\r\nQuectel\r\n\r\nOK\r\n")],
         &[Got::Urc(Urc::Ready), ok(&[b"Quectel"])],
     );
+    check(
+        "a BG9x's APP RDY during a command is a URC, not ATI's answer",
+        &[
+            Start("ATI"),
+            Rx(b"\r\nAPP RDY\r\n\r\nQuectel\r\n\r\nOK\r\n"),
+        ],
+        &[urc(b"APP RDY"), ok(&[b"Quectel"])],
+    );
 }
 
 #[test]

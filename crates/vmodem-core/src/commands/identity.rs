@@ -1,5 +1,5 @@
 //! Identification: `AT+CGMI`/`GMI`, `AT+CGMM`/`GMM`, `AT+CGMR`/`GMR`,
-//! `AT+CGSN`/`GSN` (27.007 §5), `AT+CIMI`, `AT+QCCID`.
+//! `AT+CGSN`/`GSN` (27.007 §5), `AT+CIMI`, `AT+QCCID`/`AT+CCID`, `AT+QGMR`.
 
 use vmodem_at::{CmeError, Command, Form, Name};
 
@@ -21,6 +21,9 @@ pub(super) fn execute(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult 
         "+CGMI" | "+GMI" => r.line(p.manufacturer),
         "+CGMM" | "+GMM" => r.line(p.model),
         "+CGMR" | "+GMR" => r.line(p.revision),
+        // The revision with the application version, e.g.
+        // `EM12GPAR01A21M4G_02.001.02.001`, `BG770AGLAAR02A05_JP_01.200.01.200`.
+        "+QGMR" => r.line(format!("{}{}", p.revision, p.qgmr_suffix)),
         "+CGSN" | "+GSN" => r.line(m.identity.imei.as_str()),
         "+CIMI" => {
             sim_available(m)?;
@@ -29,6 +32,12 @@ pub(super) fn execute(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult 
         "+QCCID" => {
             sim_available(m)?;
             r.line(format!("+QCCID: {}", m.identity.iccid));
+        }
+        // Particle's BG96/BG95/EG91 driver reads the ICCID this way:
+        // `AT+CCID` → `+CCID: 89014103271407775244`.
+        "+CCID" => {
+            sim_available(m)?;
+            r.line(format!("+CCID: {}", m.identity.iccid));
         }
         _ => return Err(Fail::Error),
     }

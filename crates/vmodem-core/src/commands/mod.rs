@@ -13,6 +13,8 @@ mod file;
 mod identity;
 mod network;
 mod pdp;
+mod psm;
+mod qcfg;
 mod qmt;
 mod ssl;
 mod system;
@@ -157,16 +159,14 @@ pub(crate) fn execute(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply)
         Name::Extended(name) => match name.as_str() {
             "+CMEE" => basic::cmee(m, cmd, r),
             "+CGMI" | "+GMI" | "+CGMM" | "+GMM" | "+CGMR" | "+GMR" | "+CGSN" | "+GSN" | "+CIMI"
-            | "+QCCID" => identity::execute(m, cmd, r),
-            "+CFUN" | "+CPIN" | "+CSQ" | "+CREG" | "+CGREG" | "+CEREG" | "+COPS" | "+CGATT" => {
-                network::execute(m, now, cmd, r)
-            }
-            "+CGDCONT" | "+QICSGP" | "+QIACT" | "+QIDEACT" | "+CGACT" | "+QIDNSCFG" => {
-                pdp::execute(m, now, cmd, r)
-            }
-            "+CCLK" | "+QURCCFG" | "+IPR" | "+QPOWD" | "+QCFG" | "+CSCS" => {
-                system::execute(m, now, cmd, r)
-            }
+            | "+QCCID" | "+CCID" | "+QGMR" => identity::execute(m, cmd, r),
+            "+CFUN" | "+CPIN" | "+CSQ" | "+CREG" | "+CGREG" | "+CEREG" | "+COPS" | "+CGATT"
+            | "+QNWINFO" | "+QCSQ" => network::execute(m, now, cmd, r),
+            "+CGDCONT" | "+QICSGP" | "+QIACT" | "+QIDEACT" | "+CGACT" | "+QIDNSCFG"
+            | "+QIGETERROR" | "+CGPADDR" | "+CGEREP" => pdp::execute(m, now, cmd, r),
+            "+CPSMS" | "+CEDRXS" => psm::execute(m, cmd, r),
+            "+CCLK" | "+QURCCFG" | "+IPR" | "+QPOWD" | "+QCFG" | "+CSCS" | "+QLTS" | "+CTZU"
+            | "+CTZR" | "+IFC" => system::execute(m, now, cmd, r),
             "+QMTCFG" | "+QMTOPEN" | "+QMTCLOSE" | "+QMTCONN" | "+QMTDISC" | "+QMTSUB"
             | "+QMTUNS" | "+QMTPUBEX" | "+QMTPUB" | "+QMTRECV" => qmt::execute(m, now, cmd, r),
             "+QFLDS" | "+QFLST" | "+QFDEL" | "+QFUPL" | "+QFDWL" => file::execute(m, cmd, r),

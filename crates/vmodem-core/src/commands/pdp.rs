@@ -1,12 +1,13 @@
-//! PDP contexts: `AT+CGDCONT`, `AT+CGACT` (27.007 §10.1), and Quectel's
-//! `AT+QICSGP`, `AT+QIACT`, `AT+QIDEACT`, `AT+QIDNSCFG` (TCP/IP AT manual).
+//! PDP contexts: `AT+CGDCONT`, `AT+CGACT`, `AT+CGPADDR`, `AT+CGEREP`
+//! (27.007 §10.1), and Quectel's `AT+QICSGP`, `AT+QIACT`, `AT+QIDEACT`,
+//! `AT+QIDNSCFG`, `AT+QIGETERROR` (TCP/IP AT manual).
 //!
 //! `AT+CGDCONT` and `AT+QICSGP` describe the same contexts; the MQTT client
 //! later uses the context its `pdpcid` names.
 
 use std::net::IpAddr;
 
-use vmodem_at::{Command, Form, Name};
+use vmodem_at::{CmeError, Command, Form, Name};
 
 use super::{arg, arg_count, at_most, int_arg, opt_int_arg, CmdResult, Done, Fail, Reply};
 use crate::device::{Device, PdpContext, DEFAULT_DNS};
@@ -18,15 +19,113 @@ pub(super) fn execute(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply)
         return Err(Fail::Error);
     };
     let _ = now;
-    match name.as_str() {
-        "+CGDCONT" => cgdcont(m, cmd, r),
+    let tcpip = match name.as_str() {
+        "+CGDCONT" => return cgdcont(m, cmd, r),
+        "+CGACT" => return cgact(m, cmd, r),
+        "+CGPADDR" => return cgpaddr(m, cmd, r),
+        "+CGEREP" => return cgerep(m, cmd, r),
+        "+QIGETERROR" => return qigeterror(m, cmd, r),
+        "+QICSGP" | "+QIACT" | "+QIDEACT" | "+QIDNSCFG" => name.as_str(),
+        _ => return Err(Fail::Error),
+    };
+    // The TCP/IP commands leave their error for AT+QIGETERROR: 0 on success,
+    // the code a handler chose, or 552 "invalid parameters".
+    m.device.ip_error = UNSET;
+    let result = match tcpip {
         "+QICSGP" => qicsgp(m, cmd, r),
         "+QIACT" => qiact(m, cmd, r),
         "+QIDEACT" => qideact(m, cmd, r),
-        "+CGACT" => cgact(m, cmd, r),
-        "+QIDNSCFG" => qidnscfg(m, cmd, r),
-        _ => Err(Fail::Error),
+        _ => qidnscfg(m, cmd, r),
+    };
+    m.device.ip_error = match (&result, m.device.ip_error) {
+        (Ok(_), _) => 0,
+        (Err(_), UNSET) => CmeError::IP_INVALID_PARAMETERS.code(),
+        (Err(_), code) => code,
+    };
+    result
+}
+
+/// Marks `Device::ip_error` while a TCP/IP command runs.
+const UNSET: u16 = u16::MAX;
+
+/// `AT+QIGETERROR`: `+QIGETERROR: <err>,<description>` for the last TCP/IP
+/// command, the description as the TCP/IP manual's table words it
+/// (logs: `+QIGETERROR: 0,operate successfully`, `552,invalid parameters`).
+fn qigeterror(m: &Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
+    match &cmd.form {
+        Form::Exec => {
+            let code = m.device.ip_error;
+            let text = if code == 0 {
+                "operate successfully"
+            } else {
+                CmeError::from_code(code).text()
+            };
+            r.line(format!("+QIGETERROR: {code},{text}"));
+        }
+        Form::Test => {}
+        _ => return Err(Fail::Error),
     }
+    Ok(Done::Ok)
+}
+
+/// `AT+CGPADDR[=<cid>[,<cid>…]]`: `+CGPADDR: <cid>,"<ip>"` for an active
+/// context, `+CGPADDR: <cid>` for a defined but inactive one; without cids,
+/// every defined context.
+fn cgpaddr(m: &Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
+    let line = |cid: u8, ctx: &PdpContext| {
+        if ctx.active {
+            format!(
+                "+CGPADDR: {cid},\"{}\"",
+                Device::context_ip(m.config.instance, cid)
+            )
+        } else {
+            format!("+CGPADDR: {cid}")
+        }
+    };
+    match &cmd.form {
+        Form::Exec => {
+            for (cid, ctx) in m.device.defined_contexts() {
+                r.line(line(cid, ctx));
+            }
+        }
+        Form::Write(_) => {
+            for i in 0..arg_count(cmd) {
+                let cid = cid_arg(cmd, i)?;
+                let ctx = m.device.context(cid).filter(|c| c.defined);
+                r.line(line(cid, ctx.ok_or(Fail::Error)?));
+            }
+        }
+        Form::Test => {
+            let cids: Vec<String> = m
+                .device
+                .defined_contexts()
+                .map(|(cid, _)| cid.to_string())
+                .collect();
+            r.line(format!("+CGPADDR: ({})", cids.join(",")));
+        }
+        Form::Read => return Err(Fail::Error),
+    }
+    Ok(Done::Ok)
+}
+
+/// `AT+CGEREP=[<mode>[,<bfr>]]`: packet domain event reporting. Remembered;
+/// the module sends no `+CGEV` reports (docs/decisions.md).
+fn cgerep(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
+    match &cmd.form {
+        Form::Read => r.line(format!(
+            "+CGEREP: {},{}",
+            m.device.cgerep.0, m.device.cgerep.1
+        )),
+        Form::Test => r.line("+CGEREP: (0-2),(0,1)"),
+        Form::Write(_) => {
+            at_most(cmd, 2)?;
+            let mode = opt_int_arg(cmd, 0, 0..=2, 0)? as u8;
+            let bfr = opt_int_arg(cmd, 1, 0..=1, 0)? as u8;
+            m.device.cgerep = (mode, bfr);
+        }
+        Form::Exec => m.device.cgerep = (0, 0),
+    }
+    Ok(Done::Ok)
 }
 
 const PDP_TYPES: [&str; 4] = ["IP", "IPV6", "IPV4V6", "PPP"];
@@ -173,6 +272,7 @@ fn activate(m: &mut Modem, cid: u8) -> Result<(), Fail> {
     let attached = m.device.attached();
     let ctx = m.device.context_mut(cid).ok_or(Fail::Error)?;
     if ctx.active || !ctx.defined || !attached {
+        m.device.ip_error = CmeError::IP_PDP_OPEN_FAILED.code();
         return Err(Fail::Error);
     }
     ctx.active = true;

@@ -1,14 +1,14 @@
-//! Clock, UART and housekeeping: `AT+CCLK` (27.007 §8.15), `AT+CSCS`,
-//! `AT+IPR` (V.250 §6.2.10), `AT+QURCCFG`, `AT+QCFG`, `AT+QPOWD`.
+//! Clock, UART and housekeeping: `AT+CCLK` (27.007 §8.15), `AT+CTZU`,
+//! `AT+CTZR` (§6.x), `AT+QLTS`, `AT+CSCS`, `AT+IPR` (V.250 §6.2.10), `AT+IFC`,
+//! `AT+QURCCFG`, `AT+QPOWD`.
 
 use core::time::Duration;
 
 use vmodem_at::{Command, Form, Name};
 
-use super::{arg, arg_count, at_most, opt_int_arg, CmdResult, Done, Fail, Reply};
+use super::{arg, arg_count, at_most, int_arg, opt_int_arg, CmdResult, Done, Fail, Reply};
 use crate::clock::CivilTime;
 use crate::io::ModemEvent;
-use crate::model::Model;
 use crate::modem::Modem;
 use crate::time::Instant;
 use crate::timers::Timer;
@@ -22,8 +22,12 @@ pub(super) fn execute(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply)
         "+CSCS" => cscs(m, cmd, r),
         "+IPR" => ipr(m, cmd, r),
         "+QURCCFG" => qurccfg(m, cmd, r),
-        "+QCFG" => qcfg(m, cmd, r),
+        "+QCFG" => super::qcfg::qcfg(m, now, cmd, r),
         "+QPOWD" => qpowd(m, now, cmd, r),
+        "+QLTS" => qlts(m, now, cmd, r),
+        "+CTZU" => ctzu(m, cmd, r),
+        "+CTZR" => ctzr(m, cmd, r),
+        "+IFC" => ifc(m, cmd, r),
         _ => Err(Fail::Error),
     }
 }
@@ -126,62 +130,97 @@ fn qurccfg(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
     Ok(Done::Ok)
 }
 
-/// `AT+QCFG="<name>"[,<values>…]`: the network-scan settings firmware sets at
-/// boot are accepted, stored and read back; unknown names answer `ERROR` (the
-/// capture: `AT+QCFG="nope"` → `ERROR`).
-fn qcfg(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
-    let is_bg96 = m.config.model == Model::Bg96;
-    match &cmd.form {
+/// `AT+QLTS[=<mode>]`: the time the network sent (NITZ) at registration.
+/// Mode 0 (and the execute form) shows that time, 1 the current GMT derived
+/// from it, 2 the current local time; each as `"yyyy/MM/dd,hh:mm:ss±zz,<dst>"`,
+/// the zone in quarter hours (an EC25: `AT+QLTS=1` → `+QLTS: "2026/09/11,
+/// 14:22:25+32,0"`). Before any registration: `+QLTS: ""` (the manual). The
+/// simulated network sends zone +00, no daylight saving.
+fn qlts(m: &Modem, now: Instant, cmd: &Command, r: &mut Reply) -> CmdResult {
+    let mode = match &cmd.form {
         Form::Test => {
-            r.line("+QCFG: \"nwscanseq\",(00-0403),(0,1)");
-            r.line("+QCFG: \"nwscanmode\",(0-3),(0,1)");
-            if is_bg96 {
-                r.line("+QCFG: \"iotopmode\",(0-2),(0,1)");
-            }
-            r.line("+QCFG: \"band\",(0-0xFFFFFFFF),(0-0x7FFFFFFFFFFFFFFF),(0-0x7FFFFFFFFFFFFFFF),(0,1)");
+            r.line("+QLTS: (0-2)");
+            return Ok(Done::Ok);
         }
-        Form::Write(args) => {
-            let name = arg(cmd, 0).text()?.to_ascii_lowercase();
-            let values = &args[1..];
-            // How many values each setting has, before the optional <effect> flag.
-            let (count, max): (usize, i64) = match name.as_str() {
-                "nwscanseq" => (1, i64::MAX),
-                "nwscanmode" => (1, 3),
-                "iotopmode" if is_bg96 => (1, 2),
-                "band" => (3, i64::MAX),
-                _ => return Err(Fail::Error),
-            };
-            let q = &mut m.device.qcfg;
-            let slot = match name.as_str() {
-                "nwscanseq" => &mut q.nwscanseq,
-                "nwscanmode" => &mut q.nwscanmode,
-                "iotopmode" => &mut q.iotopmode,
-                _ => &mut q.band,
-            };
-            if values.is_empty() {
-                r.line(format!("+QCFG: \"{name}\",{slot}"));
-                return Ok(Done::Ok);
-            }
-            if values.len() != count && values.len() != count + 1 {
+        Form::Exec => 0,
+        Form::Write(_) => {
+            at_most(cmd, 1)?;
+            int_arg(cmd, 0, 0..=2)?
+        }
+        Form::Read => return Err(Fail::Error),
+    };
+    let Some(synced_ms) = m.device.nitz_unix_ms else {
+        r.line("+QLTS: \"\"");
+        return Ok(Done::Ok);
+    };
+    let zone = NETWORK_ZONE;
+    let unix = match mode {
+        0 => synced_ms.div_euclid(1000),
+        1 => m.network_unix_ms(now).div_euclid(1000),
+        _ => m.network_unix_ms(now).div_euclid(1000) + i64::from(zone) * 900,
+    };
+    r.line(format!(
+        "+QLTS: \"{},0\"",
+        CivilTime::format_qlts(unix, zone)
+    ));
+    Ok(Done::Ok)
+}
+
+/// The time zone the simulated network announces, in quarter hours.
+const NETWORK_ZONE: i32 = 0;
+
+/// `AT+CTZU`: automatic time zone update from NITZ, 0, 1 or 3 (update the RTC
+/// with local time). Non-volatile. Factory value per model (EC2x manual
+/// example reads 0, a BG96 reads 1).
+fn ctzu(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
+    match &cmd.form {
+        Form::Read => r.line(format!("+CTZU: {}", m.device.ctzu)),
+        Form::Test => r.line("+CTZU: (0,1,3)"),
+        Form::Write(_) => {
+            at_most(cmd, 1)?;
+            let v = int_arg(cmd, 0, 0..=3)? as u8;
+            if v == 2 {
                 return Err(Fail::Error);
             }
-            let mut shown = Vec::with_capacity(count);
-            for v in &values[..count] {
-                if name == "band" {
-                    // Band masks are hexadecimal (vmodem_at::Arg::hex).
-                    v.hex()?;
-                } else if !(0..=max).contains(&v.int()?) {
-                    return Err(Fail::Error);
-                }
-                let vmodem_at::Arg::Token(t) = v else {
-                    return Err(Fail::Error);
-                };
-                shown.push(String::from_utf8_lossy(t).into_owned());
-            }
-            opt_int_arg(cmd, count + 1, 0..=1, 1)?;
-            *slot = shown.join(",");
+            m.device.ctzu = v;
         }
-        _ => return Err(Fail::Error),
+        Form::Exec => return Err(Fail::Error),
+    }
+    Ok(Done::Ok)
+}
+
+/// `AT+CTZR`: time zone change reporting (`+CTZV`/`+CTZE`), 0–2. The
+/// simulated network never changes zone, so no report is ever due.
+fn ctzr(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
+    match &cmd.form {
+        Form::Read => r.line(format!("+CTZR: {}", m.device.ctzr)),
+        Form::Test => r.line("+CTZR: (0-2)"),
+        Form::Write(_) => {
+            at_most(cmd, 1)?;
+            m.device.ctzr = int_arg(cmd, 0, 0..=2)? as u8;
+        }
+        Form::Exec => return Err(Fail::Error),
+    }
+    Ok(Done::Ok)
+}
+
+/// `AT+IFC=<dce_by_dte>,<dte_by_dce>`: 0 none, 2 RTS/CTS. Remembered; a pty
+/// or TCP port has no flow-control lines (drivers send `AT+IFC=2,2` at start).
+fn ifc(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
+    match &cmd.form {
+        Form::Read => r.line(format!("+IFC: {},{}", m.device.ifc.0, m.device.ifc.1)),
+        Form::Test => r.line("+IFC: (0,2),(0,2)"),
+        Form::Write(_) => {
+            at_most(cmd, 2)?;
+            let mode = |i| -> Result<u8, Fail> {
+                match opt_int_arg(cmd, i, 0..=2, 0)? {
+                    1 => Err(Fail::Error),
+                    v => Ok(v as u8),
+                }
+            };
+            m.device.ifc = (mode(0)?, mode(1)?);
+        }
+        Form::Exec => m.device.ifc = (0, 0),
     }
     Ok(Done::Ok)
 }

@@ -228,19 +228,64 @@ fn qcfg_settings_are_stored_and_read_back() {
         b"\r\n+QCFG: \"nwscanmode\",3\r\n\r\nOK\r\n",
     );
     h.expect(b"AT+QCFG=\"nwscanmode\",4\r", b"\r\nERROR\r\n");
+    h.expect(b"AT+QCFG=\"nwscanmode\",3,2\r", b"\r\nERROR\r\n");
     h.expect(b"AT+QCFG=\"nwscanseq\",030201\r", b"\r\nOK\r\n");
     h.expect(
         b"AT+QCFG=\"nwscanseq\"\r",
         b"\r\n+QCFG: \"nwscanseq\",030201\r\n\r\nOK\r\n",
     );
+    h.expect(b"AT+QCFG=\"nwscanseq\",0303\r", b"\r\nERROR\r\n");
+    // EC25-E layout: GSM/WCDMA, LTE, TD-SCDMA masks; bits the model lacks are
+    // dropped, 0 keeps a mask, the 0x prefix is optional.
+    h.expect(
+        b"AT+QCFG=\"band\"\r",
+        b"\r\n+QCFG: \"band\",0xd3,0x1a0000800d5,0x0\r\n\r\nOK\r\n",
+    );
     h.expect(b"AT+QCFG=\"band\",0x260,0x1a,0x0\r", b"\r\nOK\r\n");
     h.expect(
         b"AT+QCFG=\"band\"\r",
-        b"\r\n+QCFG: \"band\",0x260,0x1a,0x0\r\n\r\nOK\r\n",
+        b"\r\n+QCFG: \"band\",0x40,0x10,0x0\r\n\r\nOK\r\n",
+    );
+    h.expect(b"AT+QCFG=\"band\",0,80000,0,1\r", b"\r\nOK\r\n");
+    h.expect(
+        b"AT+QCFG=\"band\"\r",
+        b"\r\n+QCFG: \"band\",0x40,0x80000,0x0\r\n\r\nOK\r\n",
     );
     h.expect(b"AT+QCFG=\"band\",0x260\r", b"\r\nERROR\r\n");
-    // iotopmode exists on the BG96 only.
+    h.expect(b"AT+QCFG=\"band\",0,xyz,0\r", b"\r\nERROR\r\n");
+    h.expect(
+        b"AT+QCFG=\"servicedomain\"\r",
+        b"\r\n+QCFG: \"servicedomain\",2\r\n\r\nOK\r\n",
+    );
+    h.expect(b"AT+QCFG=\"servicedomain\",1,1\r", b"\r\nOK\r\n");
+    h.expect(b"AT+QCFG=\"servicedomain\",3\r", b"\r\nERROR\r\n");
+    h.expect(b"AT+QCFG=\"roamservice\",255,1\r", b"\r\nOK\r\n");
+    h.expect(
+        b"AT+QCFG=\"roamservice\"\r",
+        b"\r\n+QCFG: \"roamservice\",255\r\n\r\nOK\r\n",
+    );
+    // Non-volatile: a restart keeps them.
+    h.send(b"AT+CFUN=1,1\r");
+    h.expect(
+        b"AT+QCFG=\"servicedomain\"\r",
+        b"AT+QCFG=\"servicedomain\"\r\r\n+QCFG: \"servicedomain\",1\r\n\r\nOK\r\n",
+    );
+    h.send(b"ATE0\r");
+    // iotopmode exists on the BG9x only.
     h.expect(b"AT+QCFG=\"iotopmode\"\r", b"\r\nERROR\r\n");
+    h.expect(
+        b"AT+QCFG=?\r",
+        b"\r\n+QCFG: \"nwscanmode\",(0-3),(0,1)\r\n\
+          +QCFG: \"nwscanseq\",(00-0403),(0,1)\r\n\
+          +QCFG: \"servicedomain\",(0-2),(0,1)\r\n\
+          +QCFG: \"roamservice\",(1,2,255),(0,1)\r\n\
+          +QCFG: \"band\",(0-0xFFFFFFFF),(0-0x7FFFFFFFFFFFFFFF),(0-0x7FFFFFFFFFFFFFFF),(0,1)\r\n\
+          \r\nOK\r\n",
+    );
+}
+
+#[test]
+fn bg96_qcfg_layout_is_its_own() {
     let mut bg = Harness::with_config(Config {
         model: Model::Bg96,
         ..Config::default()
@@ -253,6 +298,45 @@ fn qcfg_settings_are_stored_and_read_back() {
     bg.expect(
         b"AT+QCFG=\"iotopmode\"\r",
         b"\r\n+QCFG: \"iotopmode\",0\r\n\r\nOK\r\n",
+    );
+    bg.expect(b"AT+QCFG=\"iotopmode\",3,1\r", b"\r\nERROR\r\n");
+    // The BG96 manual's "any band" masks: GSM, Cat M1, Cat NB1.
+    bg.expect(
+        b"AT+QCFG=\"band\"\r",
+        b"\r\n+QCFG: \"band\",0xf,0x400a0e189f,0xa0e189f\r\n\r\nOK\r\n",
+    );
+    // As drivers write it (no 0x, leading zeros): GSM none-changed, M1 B12 only, NB B20.
+    bg.expect(b"AT+QCFG=\"band\",0000000F,800,80000,1\r", b"\r\nOK\r\n");
+    bg.expect(
+        b"AT+QCFG=\"band\"\r",
+        b"\r\n+QCFG: \"band\",0xf,0x800,0x80000\r\n\r\nOK\r\n",
+    );
+    bg.expect(
+        b"AT+QCFG=\"nwscanseq\"\r",
+        b"\r\n+QCFG: \"nwscanseq\",020301\r\n\r\nOK\r\n",
+    );
+    // Codes stop at 03 (NB-IoT); nwscanmode has no 2 (UMTS); no CS-only domain.
+    bg.expect(b"AT+QCFG=\"nwscanseq\",0204,1\r", b"\r\nERROR\r\n");
+    bg.expect(b"AT+QCFG=\"nwscanmode\",2,1\r", b"\r\nERROR\r\n");
+    bg.expect(b"AT+QCFG=\"servicedomain\",0,1\r", b"\r\nERROR\r\n");
+    bg.expect(
+        b"AT+QCFG=?\r",
+        b"\r\n+QCFG: \"nwscanmode\",(0,1,3),(0,1)\r\n\
+          +QCFG: \"nwscanseq\",(00-010203),(0,1)\r\n\
+          +QCFG: \"servicedomain\",(1,2),(0,1)\r\n\
+          +QCFG: \"roamservice\",(1,2,255),(0,1)\r\n\
+          +QCFG: \"band\",(0-F),(0-7FFFFFFFFFFFFFFF),(0-7FFFFFFFFFFFFFFF),(0,1)\r\n\
+          +QCFG: \"iotopmode\",(0-2),(0,1)\r\n\
+          \r\nOK\r\n",
+    );
+    let mut bg95 = Harness::with_config(Config {
+        model: Model::Bg95,
+        ..Config::default()
+    });
+    bg95.output();
+    bg95.expect(
+        b"ATE0;+QCFG=\"band\"\r",
+        b"ATE0;+QCFG=\"band\"\r\r\n+QCFG: \"band\",0xf,0x100002000000000f0e189f,0x10004200000000090e189f\r\n\r\nOK\r\n",
     );
 }
 

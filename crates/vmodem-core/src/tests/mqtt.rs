@@ -785,24 +785,38 @@ fn ctrl_z_publish_and_esc_cancel_on_the_ec25() {
 }
 
 #[test]
-fn bg96_dialect_publishes_inline_and_refuses_the_fixed_length_pubex() {
-    let mut h = Harness::with_config(Config {
-        model: Model::Bg96,
-        ..Config::default()
-    });
-    h.output();
-    h.expect(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
-    connected(&mut h);
-    h.expect(
-        b"AT+QMTPUBEX=0,0,0,0,\"b\",\"inline payload\"\r",
-        b"\r\nOK\r\n\r\n+QMTPUBEX: 0,0,0\r\n",
-    );
-    assert_eq!(
-        h.sent(Protocol::V311),
-        vec![publish(QoS::AtMostOnce, 0, "b", b"inline payload")]
-    );
-    h.expect(b"AT+QMTPUBEX=0,0,0,0,\"b\",5\r", b"\r\nERROR\r\n");
-    h.expect(b"AT+QMTPUB=0,0,0,0,\"b\"\r", b"\r\n> ");
+fn bg9x_dialect_publishes_inline_reports_by_qmtpub_and_refuses_the_fixed_length_pubex() {
+    for model in [Model::Bg96, Model::Bg95] {
+        let mut h = Harness::with_config(Config {
+            model,
+            ..Config::default()
+        });
+        h.output();
+        h.expect(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
+        // The test form advertises the inline form the write takes, not a length.
+        h.expect(
+            b"AT+QMTPUBEX=?\r",
+            b"\r\n+QMTPUBEX: (0-5),<msgid>,(0-2),(0,1),\"topic\",\"msg\"\r\nOK\r\n",
+        );
+        let link = connected(&mut h);
+        // A BG95-M3 log: AT+QMTPUBEX=0,1,1,0,"main_topic","…" → OK → +QMTPUB: 0,1,0.
+        h.expect(
+            b"AT+QMTPUBEX=0,0,0,0,\"b\",\"inline payload\"\r",
+            b"\r\nOK\r\n\r\n+QMTPUB: 0,0,0\r\n",
+        );
+        assert_eq!(
+            h.sent(Protocol::V311),
+            vec![publish(QoS::AtMostOnce, 0, "b", b"inline payload")]
+        );
+        h.expect(b"AT+QMTPUBEX=0,1,1,0,\"b\",\"q1\"\r", b"\r\nOK\r\n");
+        h.sent(Protocol::V311);
+        assert_eq!(
+            show(&h.broker_sends(link, &Packet::Puback { pkid: 1 })),
+            show(b"\r\n+QMTPUB: 0,1,0\r\n")
+        );
+        h.expect(b"AT+QMTPUBEX=0,0,0,0,\"b\",5\r", b"\r\nERROR\r\n");
+        h.expect(b"AT+QMTPUB=0,0,0,0,\"b\"\r", b"\r\n> ");
+    }
 }
 
 #[test]

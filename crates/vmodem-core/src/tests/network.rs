@@ -102,7 +102,7 @@ fn cops_read_test_and_selection() {
     );
     h.expect(
         b"AT+COPS=?\r",
-        b"\r\n+COPS: (2,\"VMODEM NET\",\"VMODEM\",\"00101\",7),,(0-4),(0-2)\r\n\r\nOK\r\n",
+        b"\r\n+COPS: (2,\"VMODEM NET\",\"VMODEM\",\"00101\",7),,(0,1,2,3,4),(0,1,2)\r\n\r\nOK\r\n",
     );
     h.expect(b"AT+COPS=3,2\r", b"\r\nOK\r\n");
     h.expect(b"AT+COPS?\r", b"\r\n+COPS: 0,2,\"00101\",7\r\n\r\nOK\r\n");

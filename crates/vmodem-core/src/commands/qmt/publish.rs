@@ -4,7 +4,8 @@
 //!   (EC2x; application note §3.2.8);
 //! - `AT+QMTPUB=c,m,q,r,"topic"`, then data ended by Ctrl-Z, ESC cancelling,
 //!   and its fixed-length variant `AT+QMTPUB=c,m,q,r,"topic",len`;
-//! - `AT+QMTPUBEX=c,m,q,r,"topic","payload"` with the payload inline (BG96).
+//! - `AT+QMTPUBEX=c,m,q,r,"topic","payload"` with the payload inline (BG96,
+//!   BG95), reported by `+QMTPUB:` as a BG95-M3 log shows.
 
 use core::time::Duration;
 
@@ -16,6 +17,7 @@ use super::super::{
     Reply,
 };
 use super::{client_arg, test_line, with_client};
+use crate::model::PublishUrc;
 use crate::modem::Modem;
 use crate::mqtt::PubCommand;
 use crate::time::Instant;
@@ -80,20 +82,23 @@ fn length(cmd: &Command, i: usize) -> Result<usize, Fail> {
 }
 
 pub(super) fn pubex(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) -> CmdResult {
-    if let Some(done) = test_line(
-        cmd,
-        r,
-        "+QMTPUBEX: (0-5),<msgid>,(0-2),(0,1),\"topic\",\"length\"",
-    ) {
+    let dialects = m.config.model.profile().publish;
+    // The test form advertises only the forms this model's write accepts.
+    let test = format!("+QMTPUBEX: {}", dialects.pubex_test);
+    if let Some(done) = test_line(cmd, r, &test) {
         return done;
     }
     if !matches!(cmd.form, Form::Write(_)) || arg_count(cmd) != 6 {
         return Err(Fail::Error);
     }
-    let dialects = m.config.model.profile().publish;
+    // EC2x report a publish by AT+QMTPUBEX as +QMTPUBEX, BG9x as +QMTPUB.
+    let urc = match dialects.pubex_urc {
+        PublishUrc::QmtPubEx => PubCommand::PubEx,
+        PublishUrc::QmtPub => PubCommand::Pub,
+    };
     match arg(cmd, 5) {
         Arg::Token(_) if dialects.pubex_fixed_length => {
-            let target = header(m, cmd, PubCommand::PubEx)?;
+            let target = header(m, cmd, urc)?;
             prompt(target, DataEnd::Fixed(length(cmd, 5)?))
         }
         Arg::Str(inline) if dialects.pubex_inline => {
@@ -101,7 +106,7 @@ pub(super) fn pubex(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) -
                 return Err(Fail::Error);
             }
             let data = inline.clone();
-            let target = header(m, cmd, PubCommand::PubEx)?;
+            let target = header(m, cmd, urc)?;
             send(m, now, target, data)
         }
         _ => Err(Fail::Error),
