@@ -376,8 +376,17 @@ pub(crate) struct RunArgs {
 
     /// Write every byte on the serial line, both directions, to FILE as JSON lines:
     /// {"t_ms":12,"dir":"host_to_module","text":"AT\r","hex":"41540d"}. Default: no trace.
+    /// The file is created mode 0600; the AT+QMTCONN password and the "aliauth" device
+    /// secret are masked as *** in text and hex (see --trace-secrets).
     #[arg(long, value_name = "FILE")]
     pub(crate) trace: Option<PathBuf>,
+
+    /// Keep MQTT passwords and the "aliauth" device secret in the --trace file, byte for
+    /// byte. Dangerous: traces get attached to bug reports and pasted in chats, and
+    /// whoever reads one can then log in to your broker as your device. Use only with
+    /// throw-away credentials.
+    #[arg(long, requires = "trace")]
+    pub(crate) trace_secrets: bool,
 
     /// Where the built-in MQTT broker listens: IP:PORT, or a bare PORT for
     /// 127.0.0.1:PORT (0 picks a free port; the start-up message shows it).

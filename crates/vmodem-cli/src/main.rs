@@ -6,6 +6,7 @@ mod args;
 mod at;
 mod conformance;
 mod escape;
+mod exposure;
 mod run;
 mod target;
 

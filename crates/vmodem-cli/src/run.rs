@@ -62,6 +62,10 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         true => None,
         false => {
             let tls = certs.as_ref().map(|certs| (args.broker_tls_listen, certs));
+            crate::exposure::warn_if_exposed("--broker-listen", args.broker_listen);
+            if tls.is_some() {
+                crate::exposure::warn_if_exposed("--broker-tls-listen", args.broker_tls_listen);
+            }
             Some(start_broker(args.broker_listen, tls, &args.broker_users).await?)
         }
     };
@@ -87,6 +91,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         power_on_after: args.power_on_after,
         hosts: args.hosts.into_iter().collect(),
         trace: args.trace.clone(),
+        trace_secrets: args.trace_secrets,
         ufs_dir: state
             .as_ref()
             .map(|state| state.join("module-0").join("ufs")),
@@ -173,6 +178,7 @@ async fn open_serial(args: &RunArgs) -> Result<(HostPort, Serial)> {
         return Ok((port.into(), Serial::Stdio));
     }
     if let Some(addr) = args.tcp {
+        crate::exposure::warn_if_exposed("--tcp", addr);
         let port = TcpSerialPort::bind(addr).await.map_err(|e| {
             let hint = match e {
                 PortError::AddrInUse { .. } => {

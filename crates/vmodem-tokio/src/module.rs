@@ -83,6 +83,9 @@ pub struct ModuleOptions {
     pub connect_timeout: Duration,
     /// Write a JSON-lines trace of the serial line here (format in the crate docs).
     pub trace: Option<PathBuf>,
+    /// Keep MQTT passwords and the aliauth device secret in the trace
+    /// (`--trace-secrets`); by default they are masked (see the trace docs).
+    pub trace_secrets: bool,
     /// Keep the module's UFS files (`AT+QFUPL="UFS:…"`) in this directory, so
     /// they survive the process as they survive a power cycle on a real
     /// module: the files found there at start are added to
@@ -102,6 +105,7 @@ impl Default for ModuleOptions {
             hosts: HashMap::new(),
             connect_timeout: Duration::from_secs(30),
             trace: None,
+            trace_secrets: false,
             ufs_dir: None,
         }
     }
@@ -147,10 +151,12 @@ pub fn spawn_module(
     options: ModuleOptions,
 ) -> Result<ModuleHandle, ModuleError> {
     let trace = match &options.trace {
-        Some(path) => Some(Trace::create(path).map_err(|source| ModuleError::Trace {
-            path: path.clone(),
-            source,
-        })?),
+        Some(path) => Some(
+            Trace::create(path, options.trace_secrets).map_err(|source| ModuleError::Trace {
+                path: path.clone(),
+                source,
+            })?,
+        ),
         None => None,
     };
     let mut config = options.config;

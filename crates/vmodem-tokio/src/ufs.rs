@@ -53,13 +53,24 @@ impl UfsDir {
     }
 
     /// Saves `bytes` as `name`, replacing any earlier version at once.
+    ///
+    /// Directories it creates are mode 0700 and files 0600 on Unix: a device's
+    /// UFS holds its certificates and keys (`AT+QSSLCFG` names them), which
+    /// other users of the machine must not read.
     pub(crate) fn write(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
-        fs::create_dir_all(&self.dir)?;
+        let mut dirs = fs::DirBuilder::new();
+        dirs.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            dirs.mode(0o700);
+        }
+        dirs.create(&self.dir)?;
         let target = self.path_of(name);
         let temp = self
             .dir
             .join(format!(".tmp-{}-{}", std::process::id(), escape(name)));
-        let written = fs::write(&temp, bytes).and_then(|()| fs::rename(&temp, &target));
+        let written = write_private(&temp, bytes).and_then(|()| fs::rename(&temp, &target));
         if written.is_err() {
             let _ = fs::remove_file(&temp);
         }
@@ -131,6 +142,20 @@ fn unescape(stored: &str) -> Option<String> {
     (!name.is_empty() && escape(&name) == stored).then_some(name)
 }
 
+/// Writes a new file readable by its owner only (0600 on Unix).
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +204,13 @@ mod tests {
         ufs.write("b.pem", b"old").unwrap();
         ufs.write("b.pem", b"new").unwrap();
         ufs.write("../a key", b"\x00\xff").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(ufs.path()), 0o700, "the directory is the owner's only");
+            assert_eq!(mode(&ufs.path_of("b.pem")), 0o600, "files too");
+        }
         fs::write(ufs.path().join(".tmp-9-leftover"), b"half").unwrap();
         assert_eq!(
             ufs.load().unwrap(),
