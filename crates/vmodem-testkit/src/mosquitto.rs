@@ -176,6 +176,37 @@ impl Mosquitto {
         }
     }
 
+    /// Stops the broker gracefully (SIGTERM, then waits for it to exit, at
+    /// most [`READY_TIMEOUT`] before SIGKILL) and starts it again on the same
+    /// port. mosquitto writes its persistence file when it shuts down, so a
+    /// broker with [`MosquittoConfig::persistence`] keeps its sessions and
+    /// queued QoS 1/2 messages across this restart.
+    pub async fn restart_graceful(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
+            let _ = kill(pid, Signal::SIGTERM);
+            let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+            loop {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        let binary = binary();
+        if let Err(log) = self.launch(&binary).await {
+            panic!(
+                "mosquitto did not start again on port {}:\n{log}",
+                self.port
+            );
+        }
+    }
+
     /// The log of the current (or last) run.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path(self.starts)).unwrap_or_default()
