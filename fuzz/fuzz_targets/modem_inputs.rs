@@ -20,7 +20,13 @@ fuzz_target!(|data: &[u8]| {
         Timing::Fast
     };
     let mut now = Instant::ZERO;
-    let mut modem = Modem::new(Config { timing, ..Config::default() }, now);
+    let mut modem = Modem::new(
+        Config {
+            timing,
+            ..Config::default()
+        },
+        now,
+    );
     let mut link = LinkId::new(0, 1);
     let mut rest = data.get(1..).unwrap_or_default();
     while let [tag, len, tail @ ..] = rest {
@@ -31,12 +37,24 @@ fuzz_target!(|data: &[u8]| {
             0 | 1 => modem.handle_host_bytes(now, chunk),
             2 => modem.handle_host_bytes(now, b"AT+QMTOPEN=0,\"b\",1883\r"),
             3 => modem.handle_host_bytes(now, b"AT+QMTCONN=0,\"d\"\r"),
-            4 => modem.handle_net_event(now, NetEvent::Received { link, data: chunk.to_vec() }),
+            4 => modem.handle_net_event(
+                now,
+                NetEvent::Received {
+                    link,
+                    data: chunk.to_vec(),
+                },
+            ),
             5 => {
                 let event = match chunk.first().copied().unwrap_or(0) % 4 {
                     0 => NetEvent::Connected { link },
-                    1 => NetEvent::ConnectFailed { link, error: ConnectError::Refused },
-                    2 => NetEvent::Closed { link, cause: CloseCause::Reset },
+                    1 => NetEvent::ConnectFailed {
+                        link,
+                        error: ConnectError::Refused,
+                    },
+                    2 => NetEvent::Closed {
+                        link,
+                        cause: CloseCause::Reset,
+                    },
                     _ => NetEvent::SendFailed { link },
                 };
                 modem.handle_net_event(now, event);

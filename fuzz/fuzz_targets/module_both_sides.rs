@@ -35,9 +35,19 @@ const CANNED: &[&[u8]] = &[
 ];
 
 fn run(u: &mut Unstructured) -> Result<()> {
-    let timing = if u.arbitrary()? { Timing::Realistic } else { Timing::Fast };
+    let timing = if u.arbitrary()? {
+        Timing::Realistic
+    } else {
+        Timing::Fast
+    };
     let mut now = Instant::ZERO;
-    let mut modem = Modem::new(Config { timing, ..Config::default() }, now);
+    let mut modem = Modem::new(
+        Config {
+            timing,
+            ..Config::default()
+        },
+        now,
+    );
     let mut links: Vec<LinkId> = Vec::new();
     let mut paused: HashSet<LinkId> = HashSet::new();
     let mut unwritten: Vec<(LinkId, usize)> = Vec::new();
@@ -90,10 +100,17 @@ fn run(u: &mut Unstructured) -> Result<()> {
                 if let Some(link) = pick_link(u, &links)? {
                     let event = match u.int_in_range(0..=3u8)? {
                         0 => NetEvent::Connected { link },
-                        1 => NetEvent::ConnectFailed { link, error: ConnectError::Refused },
+                        1 => NetEvent::ConnectFailed {
+                            link,
+                            error: ConnectError::Refused,
+                        },
                         2 => NetEvent::Closed {
                             link,
-                            cause: if u.arbitrary()? { CloseCause::Reset } else { CloseCause::PeerClosed },
+                            cause: if u.arbitrary()? {
+                                CloseCause::Reset
+                            } else {
+                                CloseCause::PeerClosed
+                            },
                         },
                         _ => NetEvent::SendFailed { link },
                     };
@@ -110,7 +127,11 @@ fn run(u: &mut Unstructured) -> Result<()> {
             }
             7 => {
                 if let Some(t) = modem.poll_timeout() {
-                    now = if u.arbitrary()? { t } else { now + core::time::Duration::from_millis(u.int_in_range(0..=5000u64)?) };
+                    now = if u.arbitrary()? {
+                        t
+                    } else {
+                        now + core::time::Duration::from_millis(u.int_in_range(0..=5000u64)?)
+                    };
                     if now < t {
                         // Not due yet: time passes, nothing fires.
                     } else {
@@ -165,7 +186,10 @@ fn run(u: &mut Unstructured) -> Result<()> {
         }
         while modem.poll_event().is_some() {}
         let held = modem.host_output_len();
-        assert!(held <= HOST_OUTPUT_BOUND, "host output {held} B exceeds the documented bound");
+        assert!(
+            held <= HOST_OUTPUT_BOUND,
+            "host output {held} B exceeds the documented bound"
+        );
         if !modem.is_powered() {
             modem.power_on(now);
         }

@@ -15,9 +15,13 @@ fuzz_target!(|data: &[u8]| {
         while let Ok(Some((packet, used))) = decode(rest, protocol, MAX_REMAINING_LENGTH) {
             assert!(used > 0 && used <= rest.len());
             rest = &rest[used..];
-            let Ok(len) = packet.encoded_len() else { continue };
+            let Ok(len) = packet.encoded_len() else {
+                continue;
+            };
             let mut out = Vec::new();
-            let written = packet.encode(&mut out).expect("encoded_len succeeded, so encode must");
+            let written = packet
+                .encode(&mut out)
+                .expect("encoded_len succeeded, so encode must");
             assert_eq!(written, len);
             assert_eq!(out.len(), len);
             let (again, used2) = decode(&out, protocol, MAX_REMAINING_LENGTH)
