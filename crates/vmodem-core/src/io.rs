@@ -406,4 +406,20 @@ pub enum ModemEvent {
         /// Why, in words, with the way out.
         reason: String,
     },
+    /// A fault started ([`Modem::add_fault`](crate::Modem::add_fault)); the
+    /// driver applies [`Fault::Link`](crate::Fault::Link) toxics on it and
+    /// the timeline records it.
+    FaultStarted {
+        /// Its id.
+        id: crate::FaultId,
+        /// What it is.
+        fault: crate::Fault,
+    },
+    /// A fault ended (its duration was over, or it was ended).
+    FaultEnded {
+        /// Its id.
+        id: crate::FaultId,
+        /// What it was.
+        fault: crate::Fault,
+    },
 }

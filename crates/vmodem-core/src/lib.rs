@@ -28,6 +28,7 @@ mod commands;
 mod config;
 mod device;
 mod engine;
+pub mod fault;
 mod fs;
 mod identity;
 mod io;
@@ -38,6 +39,7 @@ mod operator;
 mod output;
 pub mod radio;
 mod ssl;
+mod status;
 mod time;
 mod timers;
 
@@ -46,6 +48,7 @@ mod tests;
 
 pub use clock::utc_text;
 pub use config::{Config, Timing};
+pub use fault::{ActiveFault, Direction, Fault, FaultError, FaultId, LinkFault, Toxic};
 pub use io::{
     CipherSuites, CloseCause, ConnectError, LinkId, ModemEvent, NetAction, NetEvent, SecLevel,
     SslVersion, TlsSettings,
@@ -54,4 +57,7 @@ pub use model::{BootUrc, Model, ModelProfile, PublishDialects, PublishUrc, QcfgP
 pub use modem::Modem;
 pub use operator::{Operator, OperatorError};
 pub use radio::Network;
+pub use status::{
+    ClientState, ClientStatus, ModuleStatus, PdpStatus, PowerState, RegistrationStatus,
+};
 pub use time::Instant;

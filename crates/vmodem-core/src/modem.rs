@@ -64,6 +64,11 @@ pub struct Modem {
     /// The radio network's delays; `None` when it adds none.
     pub(crate) radio: Option<Box<Radio>>,
     events: VecDeque<ModemEvent>,
+    /// Active faults; empty (no allocation) on a module that has none, so a
+    /// fleet of healthy modules pays nothing for them.
+    pub(crate) faults: Vec<crate::fault::ActiveFault>,
+    /// The last [`FaultId`](crate::FaultId) given.
+    pub(crate) fault_seq: u64,
 }
 
 impl Modem {
@@ -106,6 +111,8 @@ impl Modem {
             net: VecDeque::new(),
             radio,
             events: VecDeque::new(),
+            faults: Vec::new(),
+            fault_seq: 0,
         }
     }
 
@@ -238,13 +245,18 @@ impl Modem {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let radio = self.radio.as_ref().and_then(|r| r.next_deadline());
-        [self.timers.next(), self.mqtt.next_deadline(), radio]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.timers.next(),
+            self.mqtt.next_deadline(),
+            radio,
+            self.next_fault_end(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
-    fn advance(&mut self, now: Instant) -> Instant {
+    pub(crate) fn advance(&mut self, now: Instant) -> Instant {
         self.now = self.now.max(now);
         self.now
     }
@@ -267,6 +279,9 @@ impl Modem {
     /// Runs every timer due by `now`, then input that waited for the line,
     /// then lets the MQTT clients take what the host now has room for.
     fn run_due(&mut self, now: Instant) {
+        if !self.faults.is_empty() {
+            self.end_due_faults(now);
+        }
         loop {
             while let Some(timer) = self.timers.pop_due(now) {
                 self.on_timer(now, timer);

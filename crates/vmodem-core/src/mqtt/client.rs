@@ -169,6 +169,10 @@ pub(crate) struct Client {
     generation: u32,
     pub(crate) session: Session,
     pub(crate) slots: Slots,
+    /// PUBLISH packets the host had sent, and the broker's taken in, since
+    /// power-up (`ModuleStatus`, metrics).
+    pub(crate) sent: u64,
+    pub(crate) received: u64,
 }
 
 impl Client {
@@ -180,6 +184,8 @@ impl Client {
             generation: 0,
             session: Session::default(),
             slots: Slots::default(),
+            sent: 0,
+            received: 0,
         }
     }
 
@@ -347,6 +353,7 @@ impl Client {
         packet: Publish,
         sink: &mut Sink<'_>,
     ) {
+        self.sent += 1;
         if packet.qos == QoS::AtMostOnce {
             if let Some(id) = self.link_id() {
                 let pkid = packet.pkid;
@@ -696,6 +703,7 @@ impl Client {
         let pkid = p.pkid;
         let duplicate = p.qos == QoS::ExactlyOnce && self.session.incoming_qos2.contains(&pkid);
         if !duplicate {
+            self.received += 1;
             if p.qos == QoS::ExactlyOnce {
                 if self.session.incoming_qos2.len() >= MAX_INCOMING_QOS2 {
                     self.fail(stat::PEER_CLOSED, sink);

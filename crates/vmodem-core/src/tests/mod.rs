@@ -9,6 +9,7 @@ mod commands;
 mod crlf;
 mod dialects;
 mod engine;
+mod faults;
 mod files;
 mod harness;
 mod mqtt;
