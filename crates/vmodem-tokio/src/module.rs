@@ -650,6 +650,46 @@ mod tests {
         assert!(size <= 1024, "the module task's future is {size} bytes");
     }
 
+    /// Issue 10: a control request runs on the module's task and is answered;
+    /// the module's boot output reaches the timeline; a stopped module says so.
+    #[tokio::test]
+    async fn control_requests_are_answered_and_serial_output_reaches_the_timeline() {
+        let registry = crate::control::Registry::new();
+        let mut reader = registry.subscribe();
+        let port = crate::PtyPort::open(None).unwrap();
+        let module = spawn_module(
+            port,
+            ModuleOptions {
+                power_on: PowerOn::AtStart,
+                timeline: Some(registry.timeline_sender(5)),
+                ..ModuleOptions::default()
+            },
+        )
+        .unwrap();
+        let control = module.control();
+        let on = control.with_modem(|m, _| m.host_output_len()).await;
+        assert!(on.is_ok(), "{on:?}");
+        let event = tokio::time::timeout(Duration::from_secs(5), reader.next())
+            .await
+            .expect("no timeline event within 5 s")
+            .unwrap();
+        assert_eq!(event.module, 5);
+        match event.kind {
+            TimelineKind::Serial { dir, text, .. } => {
+                assert_eq!(dir, SerialDirection::ModuleToHost);
+                assert!(text.contains("RDY"), "{text:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        module.shutdown().await.unwrap();
+        assert_eq!(
+            control.with_modem(|_, _| ()).await,
+            Err(ModuleGone),
+            "a stopped module answers no request"
+        );
+        assert!(!control.is_running());
+    }
+
     #[tokio::test(start_paused = true)]
     async fn clock_counts_milliseconds_from_creation_and_maps_deadlines_back() {
         let clock = Clock::start();

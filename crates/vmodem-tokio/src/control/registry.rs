@@ -135,7 +135,10 @@ mod tests {
         let tx = registry.timeline_sender(7);
         let n = TIMELINE_CAPACITY as u64 + 5;
         for i in 0..n {
-            tx.publish(i, TimelineKind::serial(SerialDirection::HostToModule, b"AT\r"));
+            tx.publish(
+                i,
+                TimelineKind::serial(SerialDirection::HostToModule, b"AT\r"),
+            );
         }
         assert_eq!(
             reader.next().await.unwrap().kind,
