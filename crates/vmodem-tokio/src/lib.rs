@@ -61,9 +61,9 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod attach;
-pub mod control;
 mod broker;
 mod broker_tls;
+pub mod control;
 mod dial;
 mod host;
 mod links;
