@@ -63,6 +63,7 @@
 mod attach;
 mod broker;
 mod broker_tls;
+pub mod control;
 mod dial;
 mod host;
 mod links;
@@ -83,7 +84,9 @@ pub use broker::{
 };
 pub use broker_tls::{BrokerCerts, BROKER_TLS_NAMES};
 pub use host::{HostPort, PortError};
-pub use module::{spawn_module, ModuleError, ModuleHandle, ModuleOptions, PowerOn};
+pub use module::{
+    spawn_module, ModuleControl, ModuleError, ModuleGone, ModuleHandle, ModuleOptions, PowerOn,
+};
 pub use pty::PtyPort;
 pub use stdio::StdioPort;
 pub use tcp_serial::TcpSerialPort;

@@ -31,6 +31,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info};
 use vmodem_core::{Config, Instant, Modem, ModemEvent, NetEvent};
 
+use crate::control::{SerialDirection, TimelineKind, TimelineSender};
 use crate::dial::Dialer;
 use crate::host::HostPort;
 use crate::links::Links;
@@ -42,6 +43,10 @@ use crate::ufs::UfsDir;
 /// two reads of 4 KiB handed over and not taken (`links.rs`), so at most
 /// 6 × 2 × 4 KiB of received bytes wait here.
 const NET_EVENT_QUEUE: usize = 64;
+
+/// How many control requests may wait for a busy module before a controller
+/// waits too, so a controller cannot make a module queue without bound.
+const CONTROL_QUEUE: usize = 16;
 
 /// How long a stopping module may take to write its last output to the host.
 const FINAL_FLUSH: Duration = Duration::from_millis(500);
@@ -94,6 +99,10 @@ pub struct ModuleOptions {
     /// renamed; file names escaped so none leaves the directory). Created on
     /// the first upload. `None` (the default): UFS lives in memory only.
     pub ufs_dir: Option<PathBuf>,
+    /// Publish serial chunks (both ways) to this timeline
+    /// ([`Registry::timeline_sender`](crate::control::Registry::timeline_sender)).
+    /// Publishing never waits; without listeners it costs a counter read.
+    pub timeline: Option<TimelineSender>,
 }
 
 impl Default for ModuleOptions {
@@ -107,6 +116,7 @@ impl Default for ModuleOptions {
             trace: None,
             trace_secrets: false,
             ufs_dir: None,
+            timeline: None,
         }
     }
 }
@@ -172,6 +182,7 @@ pub fn spawn_module(
         config.ufs_files.extend(saved);
     }
     let (stop_tx, stop_rx) = oneshot::channel();
+    let (control_tx, control_rx) = mpsc::channel(CONTROL_QUEUE);
     let (events_tx, events_rx) = mpsc::channel(NET_EVENT_QUEUE);
     let clock = Clock::start();
     let created = clock.now();
@@ -190,6 +201,8 @@ pub fn spawn_module(
             events_tx,
         ),
         net_events: events_rx,
+        control: control_rx,
+        timeline: options.timeline,
         trace,
         clock,
         power_on_after: options.power_on_after,
@@ -201,6 +214,7 @@ pub fn spawn_module(
         read_first: false,
     });
     Ok(ModuleHandle {
+        control: ModuleControl { tx: control_tx },
         stop: Some(stop_tx),
         task: Some(tokio::spawn(task.run(wait_for_host, stop_rx))),
     })
@@ -209,11 +223,19 @@ pub fn spawn_module(
 /// Owns a running module; dropping it stops the module.
 #[derive(Debug)]
 pub struct ModuleHandle {
+    control: ModuleControl,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), ModuleError>>>,
 }
 
 impl ModuleHandle {
+    /// A handle to control the running module (status, faults), for the
+    /// control API and fleets; cheap to clone, and it does not keep the
+    /// module running.
+    pub fn control(&self) -> ModuleControl {
+        self.control.clone()
+    }
+
     /// Stops the module and waits until it has: its last output written (as far
     /// as the host takes it within half a second), network links closed, the
     /// pty symlink removed.
@@ -231,6 +253,52 @@ impl ModuleHandle {
         let result = task.await;
         self.task = None;
         result.unwrap_or_else(|e| Err(ModuleError::Panicked(e.to_string())))
+    }
+}
+
+/// A request run on the module's task against its core, at the module's now.
+type ControlRequest = Box<dyn FnOnce(&mut Modem, Instant) + Send>;
+
+/// Controls a running module from other tasks: each request waits in a
+/// bounded queue (16 requests) and is answered through its own oneshot.
+#[derive(Clone)]
+pub struct ModuleControl {
+    tx: mpsc::Sender<ControlRequest>,
+}
+
+impl std::fmt::Debug for ModuleControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModuleControl")
+            .field("running", &!self.tx.is_closed())
+            .finish()
+    }
+}
+
+/// The module has stopped; it takes no more requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the module has stopped")]
+pub struct ModuleGone;
+
+impl ModuleControl {
+    /// Runs `f` on the module's task with its core and clock, between two
+    /// inputs (so the core sees it as one more input: whatever it emits is
+    /// carried out at once), and returns what `f` returned. The typed
+    /// requests (status, faults) are built on this.
+    pub async fn with_modem<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Modem, Instant) -> R + Send + 'static,
+    ) -> Result<R, ModuleGone> {
+        let (answer_tx, answer_rx) = oneshot::channel();
+        let request: ControlRequest = Box::new(move |modem, now| {
+            let _ = answer_tx.send(f(modem, now));
+        });
+        self.tx.send(request).await.map_err(|_| ModuleGone)?;
+        answer_rx.await.map_err(|_| ModuleGone)
+    }
+
+    /// Whether the module still runs.
+    pub fn is_running(&self) -> bool {
+        !self.tx.is_closed()
     }
 }
 
@@ -266,6 +334,9 @@ struct ModuleTask {
     port: HostPort,
     links: Links,
     net_events: mpsc::Receiver<NetEvent>,
+    /// Requests from [`ModuleControl`]s.
+    control: mpsc::Receiver<ControlRequest>,
+    timeline: Option<TimelineSender>,
     trace: Option<Trace>,
     clock: Clock,
     power_on_after: Option<Duration>,
@@ -338,6 +409,12 @@ impl ModuleTask {
                                     self.trace = None;
                                 }
                             }
+                            if let Some(timeline) = self.timeline.as_ref().filter(|t| t.is_listened()) {
+                                timeline.publish(
+                                    now.as_millis(),
+                                    TimelineKind::serial(SerialDirection::HostToModule, &self.input[..n]),
+                                );
+                            }
                             self.modem.handle_host_bytes(now, &self.input[..n]);
                             self.drain();
                         }
@@ -366,6 +443,11 @@ impl ModuleTask {
                     if let Some(link) = received {
                         self.links.delivered(link);
                     }
+                }
+                Some(request) = self.control.recv() => {
+                    let now = self.clock.now();
+                    request(&mut self.modem, now);
+                    self.drain();
                 }
                 () = sleep_until(wake) => {
                     let now = self.clock.now();
@@ -398,6 +480,12 @@ impl ModuleTask {
         let output = self.modem.host_output();
         if self.traced >= output.len() {
             return;
+        }
+        if let Some(timeline) = self.timeline.as_ref().filter(|t| t.is_listened()) {
+            timeline.publish(
+                self.clock.now().as_millis(),
+                TimelineKind::serial(SerialDirection::ModuleToHost, &output[self.traced..]),
+            );
         }
         if let Some(trace) = &mut self.trace {
             let now = self.clock.now();
@@ -550,6 +638,8 @@ mod tests {
                 events_tx,
             ),
             net_events,
+            control: mpsc::channel(1).1,
+            timeline: None,
             trace: None,
             clock,
             power_on_after: None,
@@ -564,6 +654,46 @@ mod tests {
         let future = task.run(true, stop_rx);
         let size = std::mem::size_of_val(&future);
         assert!(size <= 1024, "the module task's future is {size} bytes");
+    }
+
+    /// Issue 10: a control request runs on the module's task and is answered;
+    /// the module's boot output reaches the timeline; a stopped module says so.
+    #[tokio::test]
+    async fn control_requests_are_answered_and_serial_output_reaches_the_timeline() {
+        let registry = crate::control::Registry::new();
+        let mut reader = registry.subscribe();
+        let port = crate::PtyPort::open(None).unwrap();
+        let module = spawn_module(
+            port,
+            ModuleOptions {
+                power_on: PowerOn::AtStart,
+                timeline: Some(registry.timeline_sender(5)),
+                ..ModuleOptions::default()
+            },
+        )
+        .unwrap();
+        let control = module.control();
+        let on = control.with_modem(|m, _| m.host_output_len()).await;
+        assert!(on.is_ok(), "{on:?}");
+        let event = tokio::time::timeout(Duration::from_secs(5), reader.next())
+            .await
+            .expect("no timeline event within 5 s")
+            .unwrap();
+        assert_eq!(event.module, 5);
+        match event.kind {
+            TimelineKind::Serial { dir, text, .. } => {
+                assert_eq!(dir, SerialDirection::ModuleToHost);
+                assert!(text.contains("RDY"), "{text:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        module.shutdown().await.unwrap();
+        assert_eq!(
+            control.with_modem(|_, _| ()).await,
+            Err(ModuleGone),
+            "a stopped module answers no request"
+        );
+        assert!(!control.is_running());
     }
 
     #[tokio::test(start_paused = true)]
