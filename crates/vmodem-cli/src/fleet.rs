@@ -41,9 +41,10 @@ fn shard_of(args: &FleetArgs) -> Result<(u32, u32)> {
     }
     match (std::env::var("JOB_COMPLETION_INDEX"), args.shard_count) {
         (Ok(index), Some(n)) => {
-            let i: u32 = index.trim().parse().with_context(|| {
-                format!("JOB_COMPLETION_INDEX={index:?} is not a shard number")
-            })?;
+            let i: u32 = index
+                .trim()
+                .parse()
+                .with_context(|| format!("JOB_COMPLETION_INDEX={index:?} is not a shard number"))?;
             if n == 0 || i >= n {
                 bail!("JOB_COMPLETION_INDEX={i} is not below --shard-count {n}: make the Job's completions equal --shard-count");
             }
@@ -73,7 +74,11 @@ fn check_files(modules: u32, serial: bool, broker: bool) -> Result<()> {
              this process may open {soft} (hard limit {hard}). Raise the limit (ulimit -n {}), \
              run the fleet in shards (--shard I/N in several processes or pods), use --no-broker \
              with a broker in another process, or run at most {fit} modules here",
-            if broker { ", the built-in broker's ends" } else { "" },
+            if broker {
+                ", the built-in broker's ends"
+            } else {
+                ""
+            },
             need.min(hard),
         );
     }
@@ -167,8 +172,12 @@ async fn open_port(args: &FleetArgs, id: u32) -> Result<HostPort> {
     }
     let dir: &Path = args.pty_dir.as_deref().expect("checked above");
     let link = dir.join(format!("tty{id}"));
-    let p = PtyPort::open(Some(&link))
-        .with_context(|| format!("module {id}: cannot make a pty linked at {}", link.display()))?;
+    let p = PtyPort::open(Some(&link)).with_context(|| {
+        format!(
+            "module {id}: cannot make a pty linked at {}",
+            link.display()
+        )
+    })?;
     Ok(p.into())
 }
 
