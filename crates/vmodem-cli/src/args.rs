@@ -98,6 +98,76 @@ pub(crate) enum Command {
     /// Run the conformance suite against a module (real or virtual) and report per case.
     #[command(long_about = CONFORMANCE_ABOUT, after_long_help = CONFORMANCE_EXAMPLES)]
     Conformance(ConformanceArgs),
+    /// Run many virtual modules in one process, each with its own identity (issue 13).
+    Fleet(FleetArgs),
+}
+
+/// Flags of `vmodem fleet`.
+#[derive(Debug, Args)]
+pub(crate) struct FleetArgs {
+    /// How many modules the whole fleet has (across all shards).
+    #[arg(long, value_name = "N")]
+    pub(crate) count: u32,
+
+    /// Serve module i's serial line on TCP port base+i (ADDR is IP:PORT or a bare PORT).
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen, conflicts_with = "pty_dir")]
+    pub(crate) tcp_base: Option<SocketAddr>,
+
+    /// Give each module a pseudo-terminal, with a symlink DIR/tty<i> (about 4,000 fit).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) pty_dir: Option<PathBuf>,
+
+    /// Run shard I of N (0-based, e.g. 0/3): module ids and identities of that share only.
+    /// Default: $JOB_COMPLETION_INDEX of N when set with --shard-count, else the whole fleet.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub(crate) shard: Option<(u32, u32)>,
+
+    /// With $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job), the number of shards.
+    #[arg(long, value_name = "N")]
+    pub(crate) shard_count: Option<u32>,
+
+    /// The module to imitate.
+    #[arg(long, value_name = "MODEL", default_value = "ec25", ignore_case = true, value_parser = model_parser())]
+    pub(crate) model: Model,
+
+    /// How quickly the modules answer.
+    #[arg(long, value_name = "SPEED", default_value = "fast", ignore_case = true, value_parser = timing_parser())]
+    pub(crate) timing: Timing,
+
+    /// Seed for the modules' random choices; module i uses seed + i. Default 0 (stable runs).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) seed: u64,
+
+    /// Where the built-in MQTT broker listens (0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1883", value_parser = parse_listen, conflicts_with = "no_broker")]
+    pub(crate) broker_listen: SocketAddr,
+
+    /// Do not start the built-in broker (use your own).
+    #[arg(long)]
+    pub(crate) no_broker: bool,
+
+    /// When modules power up: attach (when a host connects) or start.
+    #[arg(long, value_name = "WHEN", default_value = "attach", value_parser = power_on_parser())]
+    pub(crate) power_on: PowerOn,
+
+    /// Stop after this many seconds. Default: until Ctrl-C or SIGTERM.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub(crate) duration: Option<Duration>,
+
+    /// Log verbosity on stderr.
+    #[arg(long, value_name = "LEVEL", default_value = "warn")]
+    pub(crate) log_level: String,
+}
+
+/// `I/N` with I < N.
+fn parse_shard(text: &str) -> Result<(u32, u32), String> {
+    let usage = format!("expected I/N with 0 <= I < N, such as 0/3, not {text:?}");
+    let (i, n) = text.split_once('/').ok_or_else(|| usage.clone())?;
+    let (i, n) = (i.parse::<u32>(), n.parse::<u32>());
+    match (i, n) {
+        (Ok(i), Ok(n)) if n > 0 && i < n => Ok((i, n)),
+        _ => Err(usage),
+    }
 }
 
 const AT_ABOUT: &str = "\

@@ -7,6 +7,7 @@ mod at;
 mod conformance;
 mod escape;
 mod exposure;
+mod fleet;
 mod run;
 mod target;
 
@@ -35,6 +36,16 @@ fn run_cli(Cli { command }: Cli) -> Result<ExitCode> {
         // These two print their own errors and choose their exit status.
         Command::At(args) => Ok(host_runtime()?.block_on(at::run(args))),
         Command::Conformance(args) => Ok(host_runtime()?.block_on(conformance::run(args))),
+        Command::Fleet(args) => {
+            init_logging(&args.log_level)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the tokio runtime")?;
+            let result = runtime.block_on(fleet::run(args));
+            runtime.shutdown_background();
+            result.map(|()| ExitCode::SUCCESS)
+        }
         Command::Run(args) => {
             init_logging(&args.log_level)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()

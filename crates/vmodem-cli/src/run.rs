@@ -144,7 +144,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
     wait_for_stop(module).await
 }
 
-async fn start_broker(
+pub(crate) async fn start_broker(
     listen: SocketAddr,
     tls: Option<(SocketAddr, &BrokerCerts)>,
     users: &[(String, String)],
@@ -411,7 +411,7 @@ async fn wait_for_stop(mut module: ModuleHandle) -> Result<()> {
         .context("the module did not stop cleanly")
 }
 
-fn unix_time_ms() -> u64 {
+pub(crate) fn unix_time_ms() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
