@@ -37,6 +37,7 @@ mod mqtt;
 mod operator;
 mod output;
 pub mod radio;
+pub mod scenario;
 mod ssl;
 mod time;
 mod timers;
