@@ -7,6 +7,8 @@ mod at;
 mod conformance;
 mod escape;
 mod run;
+#[allow(dead_code)] // wired into `vmodem run --scenario` once the fault API (ws-faults) lands
+mod scenario_file;
 mod target;
 
 use std::io::IsTerminal;
