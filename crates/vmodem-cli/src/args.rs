@@ -98,6 +98,8 @@ pub(crate) enum Command {
     /// Run the conformance suite against a module (real or virtual) and report per case.
     #[command(long_about = CONFORMANCE_ABOUT, after_long_help = CONFORMANCE_EXAMPLES)]
     Conformance(ConformanceArgs),
+    /// Print a `vmodem run --trace` file as a transcript: host ↔ module ↔ broker.
+    Trace(crate::trace_view::TraceArgs),
 }
 
 const AT_ABOUT: &str = "\

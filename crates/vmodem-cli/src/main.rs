@@ -7,9 +7,9 @@ mod at;
 mod conformance;
 mod escape;
 mod run;
-#[allow(dead_code)] // wired into `vmodem run --scenario` once the fault API (ws-faults) lands
 mod scenario_file;
 mod target;
+mod trace_view;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -36,6 +36,7 @@ fn run_cli(Cli { command }: Cli) -> Result<ExitCode> {
         // These two print their own errors and choose their exit status.
         Command::At(args) => Ok(host_runtime()?.block_on(at::run(args))),
         Command::Conformance(args) => Ok(host_runtime()?.block_on(conformance::run(args))),
+        Command::Trace(args) => trace_view::run(args),
         Command::Run(args) => {
             init_logging(&args.log_level)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -37,9 +37,12 @@ struct StepToml {
 }
 
 /// Parses a scenario file's text. Errors say `line N: field: what is wrong`.
+// `vmodem run --scenario` calls it once the core fault API (ws-faults) is merged.
+#[allow(dead_code)]
 pub(crate) fn parse(text: &str) -> Result<Scenario, String> {
     let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
-    let line = |span: std::ops::Range<usize>| text[..span.start.min(text.len())].lines().count().max(1);
+    let line =
+        |span: std::ops::Range<usize>| text[..span.start.min(text.len())].lines().count().max(1);
     let dur = |field: &str, s: &Spanned<String>| {
         parse_duration(s.get_ref()).map_err(|e| format!("line {}: {field}: {e}", line(s.span())))
     };
@@ -55,12 +58,22 @@ pub(crate) fn parse(text: &str) -> Result<Scenario, String> {
                 ))
             }
         };
-        let fault = fault_spec(s.fault.get_ref()).map_err(|e| format!("line {}: fault: {e}", line(s.fault.span())))?;
+        let fault = fault_spec(s.fault.get_ref())
+            .map_err(|e| format!("line {}: fault: {e}", line(s.fault.span())))?;
         steps.push(Step {
             trigger,
-            delay: s.delay.as_ref().map(|d| dur("delay", d)).transpose()?.unwrap_or_default(),
+            delay: s
+                .delay
+                .as_ref()
+                .map(|d| dur("delay", d))
+                .transpose()?
+                .unwrap_or_default(),
             fault,
-            duration: s.duration.as_ref().map(|d| dur("duration", d)).transpose()?,
+            duration: s
+                .duration
+                .as_ref()
+                .map(|d| dur("duration", d))
+                .transpose()?,
             every: s.every.as_ref().map(|d| dur("every", d)).transpose()?,
             count: s.count,
         });
@@ -108,7 +121,11 @@ fn random_fault(t: &toml::Table) -> Result<RandomFault, String> {
     };
     let rate = match t.get("rate") {
         Some(toml::Value::String(r)) => parse_rate(r).map_err(|e| format!("rate: {e}"))?,
-        _ => return Err("`rate` (e.g. \"1/10m\": once per ten minutes on average) is required".into()),
+        _ => {
+            return Err(
+                "`rate` (e.g. \"1/10m\": once per ten minutes on average) is required".into(),
+            )
+        }
     };
     let duration = match t.get("duration") {
         None => None,
@@ -121,7 +138,10 @@ fn random_fault(t: &toml::Table) -> Result<RandomFault, String> {
                 toml::Value::String(s) => parse_duration(s),
                 _ => Err("a duration string".into()),
             };
-            let (lo, hi) = (get(&a[0]).map_err(|e| format!("duration: {e}"))?, get(&a[1]).map_err(|e| format!("duration: {e}"))?);
+            let (lo, hi) = (
+                get(&a[0]).map_err(|e| format!("duration: {e}"))?,
+                get(&a[1]).map_err(|e| format!("duration: {e}"))?,
+            );
             if hi < lo {
                 return Err("duration: [lo, hi] with lo <= hi".into());
             }
@@ -131,14 +151,21 @@ fn random_fault(t: &toml::Table) -> Result<RandomFault, String> {
     };
     let count = match t.get("count") {
         None => None,
-        Some(toml::Value::Integer(n)) if *n >= 0 => Some(u32::try_from(*n).map_err(|_| "count: too large")?),
+        Some(toml::Value::Integer(n)) if *n >= 0 => {
+            Some(u32::try_from(*n).map_err(|_| "count: too large")?)
+        }
         Some(_) => return Err("count: a non-negative integer".into()),
     };
     let mut params = Vec::new();
-    for (k, v) in t.iter().filter(|(k, _)| !matches!(k.as_str(), "kind" | "rate" | "duration" | "count")) {
+    for (k, v) in t
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "kind" | "rate" | "duration" | "count"))
+    {
         let p = match v {
             toml::Value::Array(a) => match a.as_slice() {
-                [toml::Value::Integer(lo), toml::Value::Integer(hi)] if lo <= hi => ParamValue::Range(*lo, *hi),
+                [toml::Value::Integer(lo), toml::Value::Integer(hi)] if lo <= hi => {
+                    ParamValue::Range(*lo, *hi)
+                }
                 _ => return Err(format!("`{k}`: a range is [lo, hi], integers, lo <= hi")),
             },
             v => ParamValue::Fixed(scalar(k, v)?),
@@ -156,7 +183,8 @@ fn random_fault(t: &toml::Table) -> Result<RandomFault, String> {
 
 /// `"250ms"`, `"5s"`, `"10m"`, `"1h"`, or combined `"1m30s"`.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("`{s}` is not a duration (e.g. \"250ms\", \"5s\", \"10m\", \"1h\", \"1m30s\")");
+    let bad =
+        || format!("`{s}` is not a duration (e.g. \"250ms\", \"5s\", \"10m\", \"1h\", \"1m30s\")");
     let mut total = Duration::ZERO;
     let mut rest = s.trim();
     if rest.is_empty() {
@@ -180,7 +208,9 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
         } else {
             return Err(bad());
         };
-        total += unit.checked_mul(u32::try_from(n).map_err(|_| bad())?).ok_or_else(bad)?;
+        total += unit
+            .checked_mul(u32::try_from(n).map_err(|_| bad())?)
+            .ok_or_else(bad)?;
         rest = &rest[len..];
     }
     Ok(total)
@@ -227,9 +257,16 @@ duration = "5s"
 
     #[test]
     fn errors_name_the_line_and_the_field() {
-        let e = parse("seed = 1\n[[step]]\nat = \"30s\"\ndelay = \"soon\"\nfault = { kind = \"reset\" }\n").unwrap_err();
-        assert!(e.contains("line 4") && e.contains("delay") && e.contains("soon"), "{e}");
-        let e = parse("[[step]]\nat = \"1s\"\nfault = { kind = \"reset\" }\nbogus = 1\n").unwrap_err();
+        let e = parse(
+            "seed = 1\n[[step]]\nat = \"30s\"\ndelay = \"soon\"\nfault = { kind = \"reset\" }\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("line 4") && e.contains("delay") && e.contains("soon"),
+            "{e}"
+        );
+        let e =
+            parse("[[step]]\nat = \"1s\"\nfault = { kind = \"reset\" }\nbogus = 1\n").unwrap_err();
         assert!(e.contains("line 4") && e.contains("bogus"), "{e}");
         let e = parse("[[random]]\nkind = \"pdp_deact\"\nrate = \"often\"\n").unwrap_err();
         assert!(e.contains("line ") && e.contains("rate"), "{e}");
@@ -244,9 +281,16 @@ duration = "5s"
         let r = &s.random[0];
         assert_eq!(r.mean_interval, Duration::from_secs(300));
         assert_eq!(r.count, Some(4));
-        assert_eq!(r.duration, Some((Duration::from_secs(5), Duration::from_secs(60))));
-        assert!(r.params.contains(&("rssi".into(), ParamValue::Range(0, 10))));
-        assert!(r.params.contains(&("ber".into(), ParamValue::Fixed("99".into()))));
+        assert_eq!(
+            r.duration,
+            Some((Duration::from_secs(5), Duration::from_secs(60)))
+        );
+        assert!(r
+            .params
+            .contains(&("rssi".into(), ParamValue::Range(0, 10))));
+        assert!(r
+            .params
+            .contains(&("ber".into(), ParamValue::Fixed("99".into()))));
     }
 
     #[test]
@@ -268,7 +312,11 @@ duration = "5s"
             if p.extension().is_some_and(|x| x == "toml") {
                 let text = std::fs::read_to_string(&p).unwrap();
                 let s = parse(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-                assert!(!s.steps.is_empty() || !s.random.is_empty(), "{}: no faults", p.display());
+                assert!(
+                    !s.steps.is_empty() || !s.random.is_empty(),
+                    "{}: no faults",
+                    p.display()
+                );
                 n += 1;
             }
         }
