@@ -90,9 +90,9 @@ fn render(r: &Value) -> Vec<String> {
     let s = |k: &str| r.get(k).and_then(Value::as_str);
     if let (Some(dir), Some(text)) = (s("dir"), s("text")) {
         if let Some(arrow) = serial_arrow(dir) {
+            // AT lines end in CR (host) or CR LF (module): one transcript line each.
             return text
-                .split_inclusive('\n')
-                .map(|l| l.trim_end_matches(['\r', '\n']))
+                .split(['\r', '\n'])
                 .filter(|l| !l.is_empty())
                 .map(|l| format!("{arrow}  {}", visible(l)))
                 .collect();
@@ -188,6 +188,14 @@ mod tests {
         assert_eq!(
             lines(r#"{"t_ms":1,"dir":"host_to_module","text":"hi\u001a","hex":""}"#),
             vec!["host   → module  hi<0x1a>"]
+        );
+    }
+
+    #[test]
+    fn a_chunk_of_host_commands_is_one_line_each() {
+        assert_eq!(
+            lines(r#"{"t_ms":1,"dir":"host_to_module","text":"ATE0\rAT+CGSN\r","hex":""}"#),
+            vec!["host   → module  ATE0", "host   → module  AT+CGSN"]
         );
     }
 

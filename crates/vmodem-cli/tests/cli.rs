@@ -321,9 +321,9 @@ fn trace_prints_a_real_modules_serial_line_as_a_transcript() {
     let want = [
         "host   ← module  RDY",
         "host   → module  ATE0",
-        "host   ← module  OK",
         "host   → module  AT+CGSN",
         "host   → module  AT+QMTOPEN?",
+        "host   ← module  OK",
     ];
     let mut rest = text.as_str();
     for w in want {
