@@ -316,7 +316,11 @@ fn trace_prints_a_real_modules_serial_line_as_a_transcript() {
         .args(["trace", trace])
         .output()
         .expect("vmodem trace runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let want = [
         "host   ← module  RDY",
@@ -327,7 +331,9 @@ fn trace_prints_a_real_modules_serial_line_as_a_transcript() {
     ];
     let mut rest = text.as_str();
     for w in want {
-        let at = rest.find(w).unwrap_or_else(|| panic!("no {w:?} after the earlier lines in:\n{text}"));
+        let at = rest
+            .find(w)
+            .unwrap_or_else(|| panic!("no {w:?} after the earlier lines in:\n{text}"));
         rest = &rest[at + w.len()..];
     }
     // Every line starts with a relative time, the first at zero.
