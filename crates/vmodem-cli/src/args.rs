@@ -100,6 +100,8 @@ pub(crate) enum Command {
     Conformance(ConformanceArgs),
     /// Run many virtual modules in one process, each with its own identity (issue 13).
     Fleet(FleetArgs),
+    /// Print a `vmodem run --trace` file as a transcript: host ↔ module ↔ broker.
+    Trace(crate::trace_view::TraceArgs),
 }
 
 /// Flags of `vmodem fleet`.

@@ -9,7 +9,9 @@ mod escape;
 mod exposure;
 mod fleet;
 mod run;
+mod scenario_file;
 mod target;
+mod trace_view;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -46,6 +48,7 @@ fn run_cli(Cli { command }: Cli) -> Result<ExitCode> {
             runtime.shutdown_background();
             result.map(|()| ExitCode::SUCCESS)
         }
+        Command::Trace(args) => trace_view::run(args),
         Command::Run(args) => {
             init_logging(&args.log_level)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()

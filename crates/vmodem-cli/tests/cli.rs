@@ -293,3 +293,57 @@ fn a_busy_broker_port_names_the_flags_that_fix_it() {
         "{stderr}"
     );
 }
+
+/// `vmodem trace` shows a real module's `--trace` file as a transcript, in
+/// order, with arrows (issue 10 item 4). MQTT packet and fault records are
+/// not written yet (they need the core's packet events): this covers serial.
+#[test]
+fn trace_prints_a_real_modules_serial_line_as_a_transcript() {
+    let dir = ScratchDir::new("cli-trace");
+    let trace = dir.join("trace.jsonl");
+    let trace = trace.to_str().unwrap();
+    let mut vmodem = Vmodem::start(
+        &["run", "--stdio", "--no-broker", "--trace", trace],
+        Stdio::piped(),
+    );
+    let mut stdin = vmodem.child.stdin.take().unwrap();
+    stdin.write_all(b"ATE0\rAT+CGSN\rAT+QMTOPEN?\r").unwrap();
+    drop(stdin);
+    let status = vmodem.wait();
+    assert!(status.success(), "{status}; stderr {}", vmodem.stderr());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_vmodem"))
+        .args(["trace", trace])
+        .output()
+        .expect("vmodem trace runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let want = [
+        "host   ← module  RDY",
+        "host   → module  ATE0",
+        "host   → module  AT+CGSN",
+        "host   → module  AT+QMTOPEN?",
+        "host   ← module  OK",
+    ];
+    let mut rest = text.as_str();
+    for w in want {
+        let at = rest
+            .find(w)
+            .unwrap_or_else(|| panic!("no {w:?} after the earlier lines in:\n{text}"));
+        rest = &rest[at + w.len()..];
+    }
+    // Every line starts with a relative time, the first at zero.
+    assert!(text.starts_with("   0.000  "), "{text}");
+
+    let grep = Command::new(env!("CARGO_BIN_EXE_vmodem"))
+        .args(["trace", trace, "--grep", "CGSN"])
+        .output()
+        .expect("vmodem trace --grep runs");
+    let grep = String::from_utf8(grep.stdout).unwrap();
+    assert_eq!(grep.lines().count(), 1, "{grep}");
+    assert!(grep.contains("host   → module  AT+CGSN"), "{grep}");
+}

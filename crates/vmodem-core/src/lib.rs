@@ -38,6 +38,7 @@ mod mqtt;
 mod operator;
 mod output;
 pub mod radio;
+pub mod scenario;
 mod ssl;
 mod status;
 mod time;

@@ -1,0 +1,325 @@
+//! `vmodem run --scenario FILE.toml`: the scenario file's TOML, mapped onto the
+//! core's plain [`Scenario`] (issue 10 item 3; the format is in
+//! `docs/scenarios.md`).
+//!
+//! The core has no serde, so the mapping lives here. Every error names the
+//! line and the field, so a CI job's log says what to fix without a debugger.
+//! Fault parameters stay `key=value` strings: the driver builds each fault
+//! with the same parser the HTTP API uses, so their errors read alike.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use vmodem_core::scenario::{FaultSpec, ParamValue, RandomFault, Scenario, Step, Trigger};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    seed: u64,
+    #[serde(default)]
+    step: Vec<StepToml>,
+    #[serde(default)]
+    random: Vec<Spanned<toml::Table>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepToml {
+    after: Option<Spanned<String>>,
+    at: Option<Spanned<String>>,
+    delay: Option<Spanned<String>>,
+    fault: Spanned<toml::Table>,
+    duration: Option<Spanned<String>>,
+    every: Option<Spanned<String>>,
+    count: Option<u32>,
+}
+
+/// Parses a scenario file's text. Errors say `line N: field: what is wrong`.
+// `vmodem run --scenario` calls it once the core fault API (ws-faults) is merged.
+#[allow(dead_code)]
+pub(crate) fn parse(text: &str) -> Result<Scenario, String> {
+    let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+    let line =
+        |span: std::ops::Range<usize>| text[..span.start.min(text.len())].lines().count().max(1);
+    let dur = |field: &str, s: &Spanned<String>| {
+        parse_duration(s.get_ref()).map_err(|e| format!("line {}: {field}: {e}", line(s.span())))
+    };
+    let mut steps = Vec::new();
+    for (i, s) in file.step.iter().enumerate() {
+        let trigger = match (&s.after, &s.at) {
+            (Some(a), None) => Trigger::After(a.get_ref().clone()),
+            (None, Some(at)) => Trigger::At(dur("at", at)?),
+            _ => {
+                return Err(format!(
+                    "line {}: step[{i}]: give exactly one of `after` (a host line) or `at` (a time after power-up)",
+                    line(s.fault.span())
+                ))
+            }
+        };
+        let fault = fault_spec(s.fault.get_ref())
+            .map_err(|e| format!("line {}: fault: {e}", line(s.fault.span())))?;
+        steps.push(Step {
+            trigger,
+            delay: s
+                .delay
+                .as_ref()
+                .map(|d| dur("delay", d))
+                .transpose()?
+                .unwrap_or_default(),
+            fault,
+            duration: s
+                .duration
+                .as_ref()
+                .map(|d| dur("duration", d))
+                .transpose()?,
+            every: s.every.as_ref().map(|d| dur("every", d)).transpose()?,
+            count: s.count,
+        });
+    }
+    let mut random = Vec::new();
+    for r in &file.random {
+        let at = line(r.span());
+        random.push(random_fault(r.get_ref()).map_err(|e| format!("line {at}: random: {e}"))?);
+    }
+    Ok(Scenario {
+        seed: file.seed,
+        steps,
+        random,
+    })
+}
+
+fn fault_spec(t: &toml::Table) -> Result<FaultSpec, String> {
+    let kind = match t.get("kind") {
+        Some(toml::Value::String(k)) => k.clone(),
+        _ => return Err("`kind` (a string, e.g. \"network_loss\") is required".into()),
+    };
+    let mut params = Vec::new();
+    for (k, v) in t.iter().filter(|(k, _)| *k != "kind") {
+        params.push((k.clone(), scalar(k, v)?));
+    }
+    Ok(FaultSpec { kind, params })
+}
+
+fn scalar(key: &str, v: &toml::Value) -> Result<String, String> {
+    match v {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(n) => Ok(n.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        _ => Err(format!("`{key}`: a string, integer or boolean")),
+    }
+}
+
+/// `[[random]]`: `kind`, `rate = "1/10m"`, optional `duration` ("5s" or
+/// ["5s", "30s"]), `count`, and any fault parameter as a value or an
+/// inclusive integer range `[lo, hi]`.
+fn random_fault(t: &toml::Table) -> Result<RandomFault, String> {
+    let kind = match t.get("kind") {
+        Some(toml::Value::String(k)) => k.clone(),
+        _ => return Err("`kind` (a string) is required".into()),
+    };
+    let rate = match t.get("rate") {
+        Some(toml::Value::String(r)) => parse_rate(r).map_err(|e| format!("rate: {e}"))?,
+        _ => {
+            return Err(
+                "`rate` (e.g. \"1/10m\": once per ten minutes on average) is required".into(),
+            )
+        }
+    };
+    let duration = match t.get("duration") {
+        None => None,
+        Some(toml::Value::String(d)) => {
+            let d = parse_duration(d).map_err(|e| format!("duration: {e}"))?;
+            Some((d, d))
+        }
+        Some(toml::Value::Array(a)) if a.len() == 2 => {
+            let get = |v: &toml::Value| match v {
+                toml::Value::String(s) => parse_duration(s),
+                _ => Err("a duration string".into()),
+            };
+            let (lo, hi) = (
+                get(&a[0]).map_err(|e| format!("duration: {e}"))?,
+                get(&a[1]).map_err(|e| format!("duration: {e}"))?,
+            );
+            if hi < lo {
+                return Err("duration: [lo, hi] with lo <= hi".into());
+            }
+            Some((lo, hi))
+        }
+        Some(_) => return Err("duration: \"5s\" or a range [\"5s\", \"30s\"]".into()),
+    };
+    let count = match t.get("count") {
+        None => None,
+        Some(toml::Value::Integer(n)) if *n >= 0 => {
+            Some(u32::try_from(*n).map_err(|_| "count: too large")?)
+        }
+        Some(_) => return Err("count: a non-negative integer".into()),
+    };
+    let mut params = Vec::new();
+    for (k, v) in t
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "kind" | "rate" | "duration" | "count"))
+    {
+        let p = match v {
+            toml::Value::Array(a) => match a.as_slice() {
+                [toml::Value::Integer(lo), toml::Value::Integer(hi)] if lo <= hi => {
+                    ParamValue::Range(*lo, *hi)
+                }
+                _ => return Err(format!("`{k}`: a range is [lo, hi], integers, lo <= hi")),
+            },
+            v => ParamValue::Fixed(scalar(k, v)?),
+        };
+        params.push((k.clone(), p));
+    }
+    Ok(RandomFault {
+        kind,
+        params,
+        mean_interval: rate,
+        duration,
+        count,
+    })
+}
+
+/// `"250ms"`, `"5s"`, `"10m"`, `"1h"`, or combined `"1m30s"`.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad =
+        || format!("`{s}` is not a duration (e.g. \"250ms\", \"5s\", \"10m\", \"1h\", \"1m30s\")");
+    let mut total = Duration::ZERO;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let (unit, len) = if rest.starts_with("ms") {
+            (Duration::from_millis(1), 2)
+        } else if rest.starts_with('s') {
+            (Duration::from_secs(1), 1)
+        } else if rest.starts_with('m') {
+            (Duration::from_secs(60), 1)
+        } else if rest.starts_with('h') {
+            (Duration::from_secs(3600), 1)
+        } else {
+            return Err(bad());
+        };
+        total += unit
+            .checked_mul(u32::try_from(n).map_err(|_| bad())?)
+            .ok_or_else(bad)?;
+        rest = &rest[len..];
+    }
+    Ok(total)
+}
+
+/// `"N/DURATION"`: N faults per DURATION on average → the mean gap.
+fn parse_rate(s: &str) -> Result<Duration, String> {
+    let bad = || format!("`{s}` is not a rate (e.g. \"1/10m\", \"3/1h\")");
+    let (n, per) = s.split_once('/').ok_or_else(bad)?;
+    let n: u32 = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 {
+        return Err(bad());
+    }
+    let per = parse_duration(per.trim())?;
+    if per.is_zero() {
+        return Err(bad());
+    }
+    Ok(per / n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issues_minimal_form_parses_as_written() {
+        let s = parse(
+            r#"seed = 1
+[[step]]
+after = "+QMTCONN: 0,0,0"    # a line the module wrote to the host
+delay = "1s"
+fault = { kind = "network_loss" }
+duration = "5s"
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.seed, 1);
+        assert_eq!(s.steps.len(), 1);
+        assert_eq!(s.steps[0].trigger, Trigger::After("+QMTCONN: 0,0,0".into()));
+        assert_eq!(s.steps[0].delay, Duration::from_secs(1));
+        assert_eq!(s.steps[0].duration, Some(Duration::from_secs(5)));
+        assert_eq!(s.steps[0].fault.kind, "network_loss");
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_field() {
+        let e = parse(
+            "seed = 1\n[[step]]\nat = \"30s\"\ndelay = \"soon\"\nfault = { kind = \"reset\" }\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("line 4") && e.contains("delay") && e.contains("soon"),
+            "{e}"
+        );
+        let e =
+            parse("[[step]]\nat = \"1s\"\nfault = { kind = \"reset\" }\nbogus = 1\n").unwrap_err();
+        assert!(e.contains("line 4") && e.contains("bogus"), "{e}");
+        let e = parse("[[random]]\nkind = \"pdp_deact\"\nrate = \"often\"\n").unwrap_err();
+        assert!(e.contains("line ") && e.contains("rate"), "{e}");
+    }
+
+    #[test]
+    fn random_with_ranges_and_rate() {
+        let s = parse(
+            "seed = 9\n[[random]]\nkind = \"signal\"\nrate = \"2/10m\"\nrssi = [0, 10]\nber = 99\nduration = [\"5s\", \"1m\"]\ncount = 4\n",
+        )
+        .unwrap();
+        let r = &s.random[0];
+        assert_eq!(r.mean_interval, Duration::from_secs(300));
+        assert_eq!(r.count, Some(4));
+        assert_eq!(
+            r.duration,
+            Some((Duration::from_secs(5), Duration::from_secs(60)))
+        );
+        assert!(r
+            .params
+            .contains(&("rssi".into(), ParamValue::Range(0, 10))));
+        assert!(r
+            .params
+            .contains(&("ber".into(), ParamValue::Fixed("99".into()))));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    /// Every example in `examples/scenarios/` parses (docs/faults.md points at them).
+    #[test]
+    fn every_example_scenario_parses() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/scenarios");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                let s = parse(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                assert!(
+                    !s.steps.is_empty() || !s.random.is_empty(),
+                    "{}: no faults",
+                    p.display()
+                );
+                n += 1;
+            }
+        }
+        assert!(n >= 5, "examples/scenarios/ has {n} files");
+    }
+}
