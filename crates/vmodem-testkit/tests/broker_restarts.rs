@@ -168,7 +168,11 @@ async fn qos_1_and_2_survive_ten_broker_restarts() {
             let ext = ext.clone();
             tokio::spawn(async move {
                 for seq in 0..MESSAGES {
-                    let qos = if qos_of(seq) == 1 { QoS::AtLeastOnce } else { QoS::ExactlyOnce };
+                    let qos = if qos_of(seq) == 1 {
+                        QoS::AtLeastOnce
+                    } else {
+                        QoS::ExactlyOnce
+                    };
                     ext.publish("rs/down", qos, false, format!("d{seq}"))
                         .await
                         .expect("queue a publish");
@@ -188,7 +192,14 @@ async fn qos_1_and_2_survive_ten_broker_restarts() {
                 }
                 let msg_id = u16::try_from(seq % 60000 + 1).expect("fits");
                 let out = modem
-                    .qmt_pubex(0, msg_id, qos_of(seq), false, "rs/up", format!("u{seq}").as_bytes())
+                    .qmt_pubex(
+                        0,
+                        msg_id,
+                        qos_of(seq),
+                        false,
+                        "rs/up",
+                        format!("u{seq}").as_bytes(),
+                    )
                     .await;
                 if matches!(&out, Ok(o) if o.is_sent()) {
                     up_acked.push(seq);
@@ -209,7 +220,9 @@ async fn qos_1_and_2_survive_ten_broker_restarts() {
                 reconnect(&modem, port, &connected).await;
             }
             let down_done = down_seen.lock().unwrap().len() as u32 == MESSAGES;
-            let up_done = up_acked.iter().all(|s| up_seen.lock().unwrap().contains_key(s));
+            let up_done = up_acked
+                .iter()
+                .all(|s| up_seen.lock().unwrap().contains_key(s));
             if (down_done && up_done) || Instant::now() > drain_until {
                 break;
             }
@@ -224,8 +237,15 @@ async fn qos_1_and_2_survive_ten_broker_restarts() {
             .filter(|(s, n)| qos_of(**s) == 2 && **n > 1)
             .map(|(s, _)| *s)
             .collect();
-        let down_qos1_dups = down.iter().filter(|(s, n)| qos_of(**s) == 1 && **n > 1).count();
-        let up_lost: Vec<u32> = up_acked.iter().copied().filter(|s| !up.contains_key(s)).collect();
+        let down_qos1_dups = down
+            .iter()
+            .filter(|(s, n)| qos_of(**s) == 1 && **n > 1)
+            .count();
+        let up_lost: Vec<u32> = up_acked
+            .iter()
+            .copied()
+            .filter(|s| !up.contains_key(s))
+            .collect();
         let up_dups = up.values().filter(|n| **n > 1).count();
         eprintln!(
             "broker_restarts: mode={} restarts={RESTARTS} +QMTSTAT={} down: sent={MESSAGES} \
@@ -245,10 +265,19 @@ async fn qos_1_and_2_survive_ten_broker_restarts() {
         ext_task.abort();
         urc_task.abort();
         drop(broker);
-        assert!(down_qos2_dups.is_empty(), "QoS 2 delivered twice to the host: {down_qos2_dups:?}");
+        assert!(
+            down_qos2_dups.is_empty(),
+            "QoS 2 delivered twice to the host: {down_qos2_dups:?}"
+        );
         if !kill9 {
-            assert!(down_lost.is_empty(), "lost on the way to the host: {down_lost:?}");
-            assert!(up_lost.is_empty(), "acknowledged by +QMTPUBEX but never delivered: {up_lost:?}");
+            assert!(
+                down_lost.is_empty(),
+                "lost on the way to the host: {down_lost:?}"
+            );
+            assert!(
+                up_lost.is_empty(),
+                "acknowledged by +QMTPUBEX but never delivered: {up_lost:?}"
+            );
         }
         drop(modem);
         module.shutdown().await;
