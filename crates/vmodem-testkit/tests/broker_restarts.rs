@@ -272,10 +272,12 @@ async fn qos_1_and_2_survive_ten_broker_restarts() {
         sub_task.abort();
         urc_task.abort();
         drop(broker);
-        // The restarts really happened under the traffic: the module saw them.
+        // The restarts really happened under the traffic: the module saw
+        // most of them (two restarts can fall into one reconnect).
         assert!(
-            stats.load(Ordering::SeqCst) >= 1,
-            "no +QMTSTAT: the restarts did not reach the module"
+            stats.load(Ordering::SeqCst) >= u64::from(RESTARTS / 2),
+            "only {} +QMTSTAT for {RESTARTS} restarts: they did not happen under the traffic",
+            stats.load(Ordering::SeqCst)
         );
         if !kill9 {
             assert!(
