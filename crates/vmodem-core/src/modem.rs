@@ -213,10 +213,12 @@ impl Modem {
     /// more of output wait for the host: a host that writes without reading
     /// is then held off, as a UART deasserts CTS, instead of growing the
     /// module's memory. Bytes given anyway wait (up to 8 KiB) and are
-    /// processed once the host has read.
+    /// processed once the host has read. A module hung by a `no_answer`
+    /// fault takes (and loses) input whatever waits, so nothing the host
+    /// typed during the hang is read after it.
     #[must_use]
     pub fn wants_host_input(&self) -> bool {
-        !self.engine.output_full()
+        !self.engine.output_full() || (!self.faults.is_empty() && self.hung())
     }
 
     /// The next piece of network work, if any. With a radio network
