@@ -355,3 +355,19 @@ fn reset_on_an_lte_network_registers_again_after_the_radio_delay() {
     );
     assert_eq!(h.modem.status().power, PowerState::On);
 }
+
+#[test]
+fn slow_adds_its_delay_on_top_of_realistic_latencies() {
+    let mut h = Harness::realistic();
+    h.advance(Duration::from_secs(10));
+    let answer = b"\r\n+CSQ: 24,99\r\n\r\nOK\r\n".to_vec();
+    h.expect(b"AT+CSQ\r", b"AT+CSQ\r");
+    let healthy = h.advance_timed(Duration::from_secs(2));
+    assert_eq!(healthy.len(), 1);
+    assert_eq!(show(&healthy[0].1), show(&answer));
+    h.modem
+        .add_fault(h.now, Fault::Slow { delay_ms: 300 }, None);
+    h.expect(b"AT+CSQ\r", b"AT+CSQ\r");
+    let slow = h.advance_timed(Duration::from_secs(2));
+    assert_eq!(slow, vec![(healthy[0].0 + 300, answer)]);
+}
