@@ -209,7 +209,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&event).unwrap(),
-            r#"{"module":0,"at_ms":6210,"type":"fault","phase":"start","id":1,"kind":"network_loss","params":{"stat":2},"duration_ms":5000}"#
+            r#"{"module":0,"t_ms":6210,"type":"fault","phase":"start","id":1,"kind":"network_loss","params":{"stat":2},"duration_ms":5000}"#
         );
         let urc = Fault::parse("urc", &[("text", "+CMTI: \"SM\",1")]).unwrap();
         assert_eq!(params_json(&urc)["text"], "+CMTI: \"SM\",1");

@@ -33,8 +33,8 @@ use vmodem_core::scenario::{Runner, Scenario};
 use vmodem_core::{Config, Instant, Modem, ModemEvent, NetEvent};
 
 use crate::control::{FaultPhase, SerialDirection, TimelineKind, TimelineSender};
-use crate::fault_log::{fault_record, scenario_record, Record};
 use crate::dial::Dialer;
+use crate::fault_log::{fault_record, scenario_record, Record};
 use crate::host::HostPort;
 use crate::links::Links;
 use crate::trace::{Direction, Trace};
@@ -392,17 +392,36 @@ impl ModuleTask {
         mut stop: oneshot::Receiver<()>,
     ) -> Result<(), ModuleError> {
         if wait_for_host {
-            tokio::select! {
-                attached = self.port.attached() => {
-                    attached.map_err(ModuleError::Host)?;
-                    info!("a host attached to the serial line; powering the module up");
-                    let now = self.clock.now();
-                    self.modem.power_on(now);
-                    if let Some(runner) = &mut self.scenario {
-                        runner.start(now);
+            // control: the module answers control requests while it waits for
+            // its host (status says power "off"; faults may be set up before
+            // the first boot). What they emit is drained once the host is on.
+            // `attached` is kept across requests: a pty's open is seen once.
+            {
+                let ModuleTask {
+                    port,
+                    modem,
+                    control,
+                    clock,
+                    ..
+                } = &mut *self;
+                let attached = port.attached();
+                tokio::pin!(attached);
+                loop {
+                    tokio::select! {
+                        result = &mut attached => {
+                            result.map_err(ModuleError::Host)?;
+                            break;
+                        }
+                        Some(request) = control.recv() => request(modem, clock.now()),
+                        _ = &mut stop => return Ok(()),
                     }
                 }
-                _ = &mut stop => return Ok(()),
+            }
+            info!("a host attached to the serial line; powering the module up");
+            let now = self.clock.now();
+            self.modem.power_on(now);
+            if let Some(runner) = &mut self.scenario {
+                runner.start(now);
             }
         }
         // With power-on at start, the boot chain was emitted when the module was made.

@@ -15,7 +15,9 @@ pub const MAX_EVENT_TEXT: usize = 4096;
 pub struct TimelineEvent {
     /// The module's id in its [`Registry`](super::Registry).
     pub module: u32,
-    /// The module's clock, milliseconds since it was created.
+    /// The module's clock, milliseconds since it was created (`t_ms` in
+    /// JSON, as in `--trace` records).
+    #[serde(rename = "t_ms")]
     pub at_ms: u64,
     /// What happened.
     #[serde(flatten)]
@@ -170,7 +172,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
-            r#"{"module":3,"at_ms":12,"type":"serial","dir":"host_to_module","text":"AT\r"}"#
+            r#"{"module":3,"t_ms":12,"type":"serial","dir":"host_to_module","text":"AT\r"}"#
         );
         let big = vec![b'x'; MAX_EVENT_TEXT + 10];
         match TimelineKind::serial(SerialDirection::ModuleToHost, &big) {
