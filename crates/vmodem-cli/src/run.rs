@@ -542,4 +542,18 @@ mod tests {
         assert!(line(Network::None, 0).starts_with("network: none (no radio delays;"));
         assert_ne!(fresh_seed(), fresh_seed(), "a new seed each run");
     }
+
+    #[test]
+    fn the_control_line_gives_a_url_a_local_client_can_use() {
+        assert_eq!(
+            control_banner("127.0.0.1:7878".parse().unwrap()),
+            "control: http://127.0.0.1:7878  (vmodem ctl --url http://127.0.0.1:7878 status)"
+        );
+        assert_eq!(
+            control_banner("0.0.0.0:7878".parse().unwrap()),
+            "control: http://127.0.0.1:7878 (listening on 0.0.0.0:7878; bearer token required)  \
+             (vmodem ctl --url http://127.0.0.1:7878 status)"
+        );
+        assert!(control_banner("[::]:1".parse().unwrap()).starts_with("control: http://[::1]:1 ("));
+    }
 }
