@@ -367,7 +367,10 @@ fn serve_control(
         .local_addr()
         .context("cannot read the control API's address")?;
     let line = match serial {
-        Serial::Pty { path, link } => SerialLine::Pty(link.clone().unwrap_or_else(|| path.clone())),
+        Serial::Pty { path, link } => SerialLine::Pty {
+            path: path.clone(),
+            link: link.clone(),
+        },
         Serial::Tcp(addr) => SerialLine::Tcp(*addr),
         Serial::Stdio => SerialLine::None,
     };

@@ -126,7 +126,10 @@ impl Rig {
         registry.register(ModuleEntry::new(
             0,
             module.control(),
-            SerialLine::Pty(pty.clone()),
+            SerialLine::Pty {
+                path: pty.clone(),
+                link: None,
+            },
         ));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api = listener.local_addr().unwrap();
