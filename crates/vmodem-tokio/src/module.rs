@@ -513,7 +513,7 @@ impl ModuleTask {
         let now = self.clock.now();
         let fired = runner.poll(now, &mut self.modem);
         while let Some(event) = runner.poll_event() {
-            info!(?event, "scenario");
+            info!("scenario: {}", describe(&event));
             let (record, kind) = scenario_record(now, &event);
             log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
         }
@@ -594,14 +594,11 @@ impl ModuleTask {
                 },
                 ModemEvent::Restarted => info!("module restarted"),
                 ModemEvent::FaultStarted { id, fault } => {
-                    let now = self.clock.now();
-                    // Ended at once (a zero duration) if no longer listed.
-                    let duration = self
-                        .modem
-                        .faults()
-                        .iter()
-                        .find(|f| f.id == id)
-                        .and_then(|f| Some(f.ends? - f.started));
+                    // Its start and length as the core has them (it may
+                    // already have ended: a zero duration).
+                    let active = self.modem.faults().iter().find(|f| f.id == id);
+                    let now = active.map_or_else(|| self.clock.now(), |f| f.started);
+                    let duration = active.and_then(|f| Some(f.ends? - f.started));
                     info!(id = id.0, kind = fault.kind(), ?duration, "fault started");
                     let (record, kind) = fault_record(now, FaultPhase::Start, id, &fault, duration);
                     log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
@@ -635,6 +632,34 @@ impl ModuleTask {
                 other => debug!(?other, "module event this driver does not know"),
             }
         }
+    }
+}
+
+/// A scenario event for the log.
+fn describe(event: &vmodem_core::scenario::ScenarioEvent) -> String {
+    use vmodem_core::scenario::ScenarioEvent;
+    match event {
+        ScenarioEvent::Armed { source, line, due } => {
+            format!("{source} armed by {line:?}, due at {} ms", due.as_millis())
+        }
+        ScenarioEvent::Fired {
+            source,
+            id,
+            fault,
+            duration,
+            ..
+        } => format!(
+            "{source} fired: fault #{} {} {:?} for {}",
+            id.0,
+            fault.kind(),
+            fault.params(),
+            duration.map_or("until cleared".to_owned(), |d| format!("{d:?}"))
+        ),
+        ScenarioEvent::Refused {
+            source,
+            kind,
+            error,
+        } => format!("{source} refused ({kind}): {error}"),
     }
 }
 
