@@ -504,6 +504,31 @@ impl ModuleTask {
         result
     }
 
+    /// Puts a fault's start or end, whatever started it, in the trace and on
+    /// the timeline (`fault_log.rs`).
+    fn log_fault(&mut self, event: &ModemEvent) {
+        let (phase, id, fault) = match event {
+            ModemEvent::FaultStarted { id, fault } => (FaultPhase::Start, *id, fault),
+            ModemEvent::FaultEnded { id, fault } => (FaultPhase::End, *id, fault),
+            _ => return,
+        };
+        // Its start and length as the core has them (a fault with a zero
+        // duration has already ended, and is no longer listed).
+        let active = self.modem.faults().iter().find(|f| f.id == id);
+        let (now, duration) = match (phase, active) {
+            (FaultPhase::Start, Some(f)) => (f.started, f.ends.map(|e| e - f.started)),
+            _ => (self.clock.now(), None),
+        };
+        match phase {
+            FaultPhase::Start => {
+                info!(id = id.0, kind = fault.kind(), params = ?fault.params(), ?duration, "fault started")
+            }
+            FaultPhase::End => info!(id = id.0, kind = fault.kind(), "fault ended"),
+        }
+        let (record, kind) = fault_record(now, phase, id, fault, duration);
+        log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
+    }
+
     /// Starts the scenario's faults that are due, and logs what the
     /// scenario did; true if a step fired.
     fn play_scenario(&mut self) -> bool {
@@ -532,17 +557,18 @@ impl ModuleTask {
         if self.traced >= output.len() {
             return;
         }
+        // One `now` for all three, so the trace's times line up exactly.
+        let now = self.clock.now();
         if let Some(runner) = &mut self.scenario {
-            runner.host_output(self.clock.now(), &output[self.traced..]);
+            runner.host_output(now, &output[self.traced..]);
         }
         if let Some(timeline) = self.timeline.as_ref().filter(|t| t.is_listened()) {
             timeline.publish(
-                self.clock.now().as_millis(),
+                now.as_millis(),
                 TimelineKind::serial(SerialDirection::ModuleToHost, &output[self.traced..]),
             );
         }
         if let Some(trace) = &mut self.trace {
-            let now = self.clock.now();
             if trace
                 .record(now, Direction::ModuleToHost, &output[self.traced..])
                 .is_err()
@@ -583,6 +609,8 @@ impl ModuleTask {
             self.links.handle(action);
         }
         while let Some(event) = self.modem.poll_event() {
+            // Before the match, so the arms that act on faults stay as they are.
+            self.log_fault(&event);
             match event {
                 ModemEvent::PoweredDown => match self.power_on_after {
                     Some(delay) => {
@@ -593,22 +621,6 @@ impl ModuleTask {
                     None => info!("module powered down; it stays off, as hardware would"),
                 },
                 ModemEvent::Restarted => info!("module restarted"),
-                ModemEvent::FaultStarted { id, fault } => {
-                    // Its start and length as the core has them (it may
-                    // already have ended: a zero duration).
-                    let active = self.modem.faults().iter().find(|f| f.id == id);
-                    let now = active.map_or_else(|| self.clock.now(), |f| f.started);
-                    let duration = active.and_then(|f| Some(f.ends? - f.started));
-                    info!(id = id.0, kind = fault.kind(), ?duration, "fault started");
-                    let (record, kind) = fault_record(now, FaultPhase::Start, id, &fault, duration);
-                    log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
-                }
-                ModemEvent::FaultEnded { id, fault } => {
-                    let now = self.clock.now();
-                    info!(id = id.0, kind = fault.kind(), "fault ended");
-                    let (record, kind) = fault_record(now, FaultPhase::End, id, &fault, None);
-                    log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
-                }
                 ModemEvent::BaudRate(baud) => {
                     debug!(baud, "host set a baud rate; a pty or TCP line has none")
                 }
