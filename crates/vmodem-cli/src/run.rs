@@ -95,7 +95,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         ufs_dir: state
             .as_ref()
             .map(|state| state.join("module-0").join("ufs")),
-        scenario: args.scenario.as_ref().map(|s| s.scenario.clone()),
+        scenario: args.scenario.as_ref().map(|s| (*s.scenario).clone()),
         ..ModuleOptions::default()
     };
     let module = spawn_module(port, options).map_err(|e| {
@@ -404,7 +404,8 @@ fn state_dir(flag: Option<&Path>) -> Option<PathBuf> {
 
 /// The start-up line of `--scenario`: what will be played.
 fn scenario_banner(s: &crate::scenario_file::ScenarioArg) -> String {
-    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     format!(
         "scenario: {} ({}, {}, seed {}); times count from power-up, steps and faults are logged",
         s.path.display(),

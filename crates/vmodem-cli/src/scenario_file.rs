@@ -20,15 +20,15 @@ use vmodem_core::Fault;
 pub(crate) struct ScenarioArg {
     /// As given on the command line.
     pub(crate) path: PathBuf,
-    /// The parsed scenario.
-    pub(crate) scenario: Scenario,
+    /// The parsed scenario (boxed: `vmodem run`'s flags stay small).
+    pub(crate) scenario: Box<Scenario>,
 }
 
 /// Reads and checks a scenario file for `--scenario` (a clap value parser:
 /// an error here is a usage error, exit status 2, before anything starts).
 pub(crate) fn load(path: &str) -> Result<ScenarioArg, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let scenario = parse(&text)?;
+    let scenario = Box::new(parse(&text)?);
     Ok(ScenarioArg {
         path: PathBuf::from(path),
         scenario,
@@ -363,14 +363,25 @@ duration = "5s"
     fn faults_are_checked_with_the_control_apis_parser_at_load() {
         let e = parse("[[step]]\nat = \"1s\"\nfault = { kind = \"network_lost\" }\n").unwrap_err();
         assert!(
-            e.starts_with("line 3: fault: unknown fault kind \"network_lost\"; allowed: network_loss,"),
+            e.starts_with(
+                "line 3: fault: unknown fault kind \"network_lost\"; allowed: network_loss,"
+            ),
             "{e}"
         );
         let e = parse("[[step]]\nat = \"1s\"\nfault = { kind = \"network_loss\", stat = 1 }\n")
             .unwrap_err();
-        assert!(e.contains("line 3: fault: network_loss: bad value \"1\" for stat; allowed: stat: 0|2|3|4"), "{e}");
-        let e = parse("\n[[random]]\nkind = \"signal\"\nrate = \"1/1m\"\nrssi = [20, 40]\n").unwrap_err();
-        assert!(e.contains("line 2: random: signal: bad value \"32\" for rssi"), "{e}");
+        assert!(
+            e.contains(
+                "line 3: fault: network_loss: bad value \"1\" for stat; allowed: stat: 0|2|3|4"
+            ),
+            "{e}"
+        );
+        let e = parse("\n[[random]]\nkind = \"signal\"\nrate = \"1/1m\"\nrssi = [20, 40]\n")
+            .unwrap_err();
+        assert!(
+            e.contains("line 2: random: signal: bad value \"32\" for rssi"),
+            "{e}"
+        );
         let e = parse("[[step]]\nafter = \"\"\nfault = { kind = \"reset\" }\n").unwrap_err();
         assert!(e.starts_with("line 2: after: "), "{e}");
         let e = parse("[[step]]\nfault = { kind = \"reset\" }\n").unwrap_err();

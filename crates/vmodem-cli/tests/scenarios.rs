@@ -26,15 +26,15 @@ fn scratch(test: &str) -> PathBuf {
 }
 
 fn u(v: &Value, key: &str) -> u64 {
-    v[key]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no {key} in {v}"))
+    v[key].as_u64().unwrap_or_else(|| panic!("no {key} in {v}"))
 }
 
 /// The t_ms of the serial record (module to host) holding `text`.
 fn serial_t(recs: &[Value], text: &str) -> u64 {
     recs.iter()
-        .find(|r| r["dir"] == "module_to_host" && r["text"].as_str().is_some_and(|t| t.contains(text)))
+        .find(|r| {
+            r["dir"] == "module_to_host" && r["text"].as_str().is_some_and(|t| t.contains(text))
+        })
         .map(|r| u(r, "t_ms"))
         .unwrap_or_else(|| panic!("no serial record with {text:?}"))
 }
@@ -69,9 +69,12 @@ fn the_issues_minimal_form_works_as_written() {
     );
     let mut host = Host::connect(&vmodem.serial_addr());
     host.mqtt_connect(vmodem.broker_port(), "\"dev-1\"");
-    let recs = wait_for_record(&trace, Duration::from_secs(5) + PATIENCE, "the fault's end", |r| {
-        r["fault"] == "end"
-    });
+    let recs = wait_for_record(
+        &trace,
+        Duration::from_secs(5) + PATIENCE,
+        "the fault's end",
+        |r| r["fault"] == "end",
+    );
     let connack = serial_t(&recs, "+QMTCONN: 0,0,0");
     let find = |key: &str, value: &str| -> Value {
         recs.iter()
@@ -93,21 +96,33 @@ fn the_issues_minimal_form_works_as_written() {
     assert_eq!(fired["duration_ms"], 5000);
     assert_eq!(fired["fault_id"], 1);
     let fired_at = u(&fired, "t_ms");
-    assert!((connack + 1000..=connack + 1000 + LATE).contains(&fired_at), "{fired}");
+    assert!(
+        (connack + 1000..=connack + 1000 + LATE).contains(&fired_at),
+        "{fired}"
+    );
     let start = find("fault", "start");
     assert_eq!(u(&start, "t_ms"), fired_at, "{start}");
-    assert_eq!((&start["id"], &start["kind"]), (&json!(1), &json!("network_loss")));
+    assert_eq!(
+        (&start["id"], &start["kind"]),
+        (&json!(1), &json!("network_loss"))
+    );
     assert_eq!(start["duration_ms"], 5000);
     // The core ends it after exactly 5 s of its clock; the record comes when
     // the task wakes for that deadline.
     let end = find("fault", "end");
     let lasted = u(&end, "t_ms") - fired_at;
-    assert!((5000..=5000 + LATE).contains(&lasted), "lasted {lasted} ms: {end}");
+    assert!(
+        (5000..=5000 + LATE).contains(&lasted),
+        "lasted {lasted} ms: {end}"
+    );
     // Only once, whatever the host does next.
     assert_eq!(recs.iter().filter(|r| r["scenario"] == "fired").count(), 1);
 
     let log = vmodem.stderr();
-    assert!(log.contains("scenario: step[0] fired: fault #1 network_loss"), "{log}");
+    assert!(
+        log.contains("scenario: step[0] fired: fault #1 network_loss"),
+        "{log}"
+    );
     let status = vmodem.terminate();
     assert!(status.success(), "{status}; {}", vmodem.stderr());
 
@@ -116,9 +131,18 @@ fn the_issues_minimal_form_works_as_written() {
         .output()
         .unwrap();
     let shown = String::from_utf8(shown.stdout).unwrap();
-    assert!(shown.contains("scenario step[0] fired: fault #1 network_loss"), "{shown}");
-    assert!(shown.contains("fault start #1 network_loss stat=0 for 5.000 s"), "{shown}");
-    assert!(shown.contains("fault end #1 network_loss stat=0"), "{shown}");
+    assert!(
+        shown.contains("scenario step[0] fired: fault #1 network_loss"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("fault start #1 network_loss stat=0 for 5.000 s"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("fault end #1 network_loss stat=0"),
+        "{shown}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -150,7 +174,11 @@ fn a_bad_scenario_file_is_refused_at_start_with_line_field_and_what_is_allowed()
         assert_eq!(status.code(), Some(2), "{text}: {}", vmodem.stderr());
         let err = vmodem.stderr();
         assert!(err.contains(want), "{text}\nwant {want:?} in\n{err}");
-        assert!(vmodem.stdout().is_empty(), "nothing started: {}", vmodem.stdout());
+        assert!(
+            vmodem.stdout().is_empty(),
+            "nothing started: {}",
+            vmodem.stdout()
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -171,7 +199,13 @@ struct Promise {
 fn promise(name: &str) -> Option<Promise> {
     Some(match name {
         "basement.toml" => Promise {
-            starts: &[("step[0]", 5000, "network_loss", r#"{"stat":2}"#, Some(120_000))],
+            starts: &[(
+                "step[0]",
+                5000,
+                "network_loss",
+                r#"{"stat":2}"#,
+                Some(120_000),
+            )],
             host: &[],
         },
         "broker-silent.toml" => Promise {
@@ -216,9 +250,27 @@ fn promise(name: &str) -> Option<Promise> {
         },
         "unexpected-urc.toml" => Promise {
             starts: &[
-                ("step[0]", 1000, "urc", r#"{"text":"+CMTI: \"SM\",1"}"#, None),
-                ("step[0]", 3000, "urc", r#"{"text":"+CMTI: \"SM\",1"}"#, None),
-                ("step[0]", 5000, "urc", r#"{"text":"+CMTI: \"SM\",1"}"#, None),
+                (
+                    "step[0]",
+                    1000,
+                    "urc",
+                    r#"{"text":"+CMTI: \"SM\",1"}"#,
+                    None,
+                ),
+                (
+                    "step[0]",
+                    3000,
+                    "urc",
+                    r#"{"text":"+CMTI: \"SM\",1"}"#,
+                    None,
+                ),
+                (
+                    "step[0]",
+                    5000,
+                    "urc",
+                    r#"{"text":"+CMTI: \"SM\",1"}"#,
+                    None,
+                ),
             ],
             host: &[("\r\n+CMTI: \"SM\",1\r\n", 3)],
         },
@@ -316,20 +368,34 @@ fn play_example(file: &Path, p: &Promise) {
         assert_eq!(f["duration_ms"].as_u64(), duration, "{name}: {f}");
         let due = u(f, "due_ms");
         if is_after {
-            assert_eq!(due, base + after, "{name}: due exactly {after} ms after the line: {f}");
+            assert_eq!(
+                due,
+                base + after,
+                "{name}: due exactly {after} ms after the line: {f}"
+            );
         } else {
             // Power-up and the boot record are a moment apart at most.
-            assert!(due.abs_diff(base + after) <= 50, "{name}: due {due}, boot {base}: {f}");
+            assert!(
+                due.abs_diff(base + after) <= 50,
+                "{name}: due {due}, boot {base}: {f}"
+            );
         }
         let at = u(f, "t_ms");
-        assert!((due..=due + LATE).contains(&at), "{name}: started at {at}: {f}");
+        assert!(
+            (due..=due + LATE).contains(&at),
+            "{name}: started at {at}: {f}"
+        );
         // The fault record that follows it.
         let id = &f["fault_id"];
         let start = recs
             .iter()
             .find(|r| r["fault"] == "start" && &r["id"] == id)
             .unwrap_or_else(|| panic!("{name}: no start of fault {id}"));
-        assert_eq!((&start["kind"], &start["params"]), (&f["kind"], &f["params"]), "{name}");
+        assert_eq!(
+            (&start["kind"], &start["params"]),
+            (&f["kind"], &f["params"]),
+            "{name}"
+        );
     }
     for &(text, n) in p.host {
         host.wait_for_n(text, n, PATIENCE);

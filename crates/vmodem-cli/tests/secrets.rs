@@ -64,7 +64,10 @@ fn the_trace_is_0600_and_masks_the_password_and_the_aliauth_secret() {
     let (text, dir) = traced_login("masked", &[]);
     for secret in [PASSWORD, ALI_SECRET] {
         assert!(!text.contains(secret), "{secret} in the trace:\n{text}");
-        assert!(!text.contains(&hex(secret)), "{secret} in hex in the trace:\n{text}");
+        assert!(
+            !text.contains(&hex(secret)),
+            "{secret} in hex in the trace:\n{text}"
+        );
     }
     let recs = records(&dir.join("trace.jsonl"));
     let with = |needle: &str| -> Vec<&serde_json::Value> {
@@ -86,13 +89,19 @@ fn the_trace_is_0600_and_masks_the_password_and_the_aliauth_secret() {
     for r in &ali {
         assert_eq!(r["redacted"], true, "{r}");
         assert!(
-            r["text"].as_str().unwrap().contains("AT+QMTCFG=\"aliauth\",1,\"pk\",\"dn\",\"***\"\r"),
+            r["text"]
+                .as_str()
+                .unwrap()
+                .contains("AT+QMTCFG=\"aliauth\",1,\"pk\",\"dn\",\"***\"\r"),
             "{r}"
         );
     }
     // Records without a secret carry no flag.
     let ok = with("+QMTCONN: 0,0,0");
-    assert!(!ok.is_empty() && ok.iter().all(|r| r.get("redacted").is_none()), "{ok:#?}");
+    assert!(
+        !ok.is_empty() && ok.iter().all(|r| r.get("redacted").is_none()),
+        "{ok:#?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -101,7 +110,10 @@ fn trace_secrets_keeps_them_in_text_and_hex() {
     let (text, dir) = traced_login("kept", &["--trace-secrets"]);
     for secret in [PASSWORD, ALI_SECRET] {
         assert!(text.contains(secret), "{secret} not kept:\n{text}");
-        assert!(text.contains(&hex(secret)), "{secret} not kept in hex:\n{text}");
+        assert!(
+            text.contains(&hex(secret)),
+            "{secret} not kept in hex:\n{text}"
+        );
     }
     assert!(!text.contains("\"redacted\""), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -125,7 +137,13 @@ fn stderr_with(vmodem: &Vmodem, text: &str) -> String {
 /// only: nothing connects, and the child is stopped at once.)
 #[test]
 fn a_listener_on_every_address_warns_what_it_exposes() {
-    let mut vmodem = Vmodem::start(&["run", "--tcp", "0.0.0.0:0", "--broker-listen", "127.0.0.1:0"]);
+    let mut vmodem = Vmodem::start(&[
+        "run",
+        "--tcp",
+        "0.0.0.0:0",
+        "--broker-listen",
+        "127.0.0.1:0",
+    ]);
     let err = stderr_with(
         &vmodem,
         "warning: --tcp 0.0.0.0:0 exposes the module's serial line (any AT command, \
@@ -136,7 +154,13 @@ fn a_listener_on_every_address_warns_what_it_exposes() {
     vmodem.field("serial");
     assert!(vmodem.terminate().success());
 
-    let mut vmodem = Vmodem::start(&["run", "--tcp", "127.0.0.1:0", "--broker-listen", "0.0.0.0:0"]);
+    let mut vmodem = Vmodem::start(&[
+        "run",
+        "--tcp",
+        "127.0.0.1:0",
+        "--broker-listen",
+        "0.0.0.0:0",
+    ]);
     let err = stderr_with(
         &vmodem,
         "warning: --broker-listen 0.0.0.0:0 exposes the built-in MQTT broker (every topic, \

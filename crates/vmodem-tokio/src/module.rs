@@ -33,8 +33,8 @@ use vmodem_core::scenario::{Runner, Scenario};
 use vmodem_core::{Config, Instant, Modem, ModemEvent, NetEvent};
 
 use crate::control::{FaultPhase, SerialDirection, TimelineKind, TimelineSender};
-use crate::fault_log::{fault_record, scenario_record, Record};
 use crate::dial::Dialer;
+use crate::fault_log::{fault_record, scenario_record, Record};
 use crate::host::HostPort;
 use crate::links::Links;
 use crate::trace::{Direction, Trace};

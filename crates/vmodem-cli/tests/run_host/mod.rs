@@ -149,18 +149,21 @@ fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
     bytes
 }
 
+/// Chunks the host received, with when each came.
+type Received = Arc<Mutex<Vec<(Instant, Vec<u8>)>>>;
+
 /// A host on the TCP serial line: everything the module sends is collected
 /// by a thread, with the time each chunk came.
 pub struct Host {
     stream: TcpStream,
-    got: Arc<Mutex<Vec<(Instant, Vec<u8>)>>>,
+    got: Received,
 }
 
 impl Host {
     pub fn connect(addr: &str) -> Host {
         let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
         let mut reader = stream.try_clone().unwrap();
-        let got = Arc::new(Mutex::new(Vec::new()));
+        let got: Received = Arc::default();
         let sink = got.clone();
         thread::spawn(move || {
             let mut buf = [0u8; 4096];

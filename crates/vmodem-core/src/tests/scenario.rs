@@ -115,7 +115,8 @@ fn the_minimal_form_starts_network_loss_1s_after_connack_for_exactly_5s() {
     // The broker accepts 250 ms later.
     p.advance(Duration::from_millis(250));
     let t0 = p.h.now;
-    let urc = p.h.broker_sends(link, &connack(ConnectReturnCode::Accepted));
+    let urc =
+        p.h.broker_sends(link, &connack(ConnectReturnCode::Accepted));
     assert_eq!(show(&p.take(urc)), show(b"\r\n+QMTCONN: 0,0,0\r\n"));
     assert_eq!(
         p.events(),
@@ -246,7 +247,11 @@ fn a_refused_fault_is_reported_not_started() {
     });
     p.advance(Duration::from_millis(1));
     match &p.events()[..] {
-        [ScenarioEvent::Refused { source, kind, error }] => {
+        [ScenarioEvent::Refused {
+            source,
+            kind,
+            error,
+        }] => {
             assert_eq!((source.as_str(), kind.as_str()), ("step[0]", "signal"));
             assert!(error.contains("0-31|99"), "{error}");
         }
