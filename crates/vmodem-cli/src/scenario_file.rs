@@ -418,6 +418,106 @@ duration = "5s"
         assert!(parse_duration("-1s").is_err());
     }
 
+    /// Every example's whole schedule, in virtual time: the player started at
+    /// power-up (0), `+QMTCONN: 0,0,0` written at 10 s, played for 30 days.
+    /// `tests/scenarios.rs` plays the first seconds of each on a real module;
+    /// this covers what no test can wait for (2 minutes, hours, random spells).
+    #[test]
+    fn every_example_plays_its_schedule() {
+        use vmodem_core::scenario::Player;
+        use vmodem_core::Instant;
+        fn play(name: &str) -> Vec<(u64, String, Option<u64>)> {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/scenarios/");
+            let text = std::fs::read_to_string(format!("{dir}{name}")).unwrap();
+            let mut p = Player::new(parse(&text).unwrap(), Instant::ZERO);
+            let mut out = Vec::new();
+            let mut line_seen = false;
+            loop {
+                let next = p.next_deadline();
+                let now = match next {
+                    Some(t) if line_seen || t < Instant::from_secs(10) => t,
+                    _ if !line_seen => {
+                        line_seen = true;
+                        p.host_line(Instant::from_secs(10), "+QMTCONN: 0,0,0\r\n");
+                        continue;
+                    }
+                    _ => break,
+                };
+                if now > Instant::from_secs(30 * 86_400) {
+                    break;
+                }
+                for s in p.poll(now) {
+                    let params: Vec<String> = s
+                        .fault
+                        .params
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    out.push((
+                        now.as_millis(),
+                        format!("{} {}", s.fault.kind, params.join(" ")),
+                        s.duration.map(|d| d.as_millis() as u64),
+                    ));
+                }
+                assert!(out.len() <= 100, "{name}: bounded");
+            }
+            out
+        }
+        let s = |t: u64, what: &str, d: Option<u64>| (t, what.to_owned(), d);
+        assert_eq!(
+            play("basement.toml"),
+            vec![s(15_000, "network_loss stat=2", Some(120_000))]
+        );
+        assert_eq!(
+            play("broker-silent.toml"),
+            vec![s(
+                12_000,
+                "link direction=down toxic=blackhole",
+                Some(300_000)
+            )]
+        );
+        assert_eq!(
+            play("pdp-deact.toml"),
+            vec![
+                s(11_000, "pdp_deact cid=1", None),
+                s(3_611_000, "pdp_deact cid=1", None),
+                s(7_211_000, "pdp_deact cid=1", None),
+            ]
+        );
+        assert_eq!(
+            play("unexpected-reset.toml"),
+            vec![s(20_000, "reset ", None)]
+        );
+        let cmti = "urc text=+CMTI: \"SM\",1";
+        assert_eq!(
+            play("unexpected-urc.toml"),
+            vec![
+                s(11_000, cmti, None),
+                s(13_000, cmti, None),
+                s(15_000, cmti, None)
+            ]
+        );
+        let nbiot = play("slow-nbiot.toml");
+        assert_eq!(nbiot, play("slow-nbiot.toml"), "the seed repeats it");
+        assert_eq!(nbiot.len(), 3 + 20);
+        assert!(
+            nbiot[..3].iter().all(|(t, _, d)| *t == 0 && d.is_none()),
+            "{nbiot:?}"
+        );
+        let mut last = 0;
+        for (t, what, d) in &nbiot[3..] {
+            assert!(*t > last, "{nbiot:?}");
+            last = *t;
+            let rssi: u8 = what
+                // Parameters in the order of their names (see docs/scenarios.md).
+                .strip_prefix("signal ber=99 rssi=")
+                .and_then(|r| r.parse().ok())
+                .unwrap_or_else(|| panic!("{what}"));
+            assert!((2..=8).contains(&rssi), "{what}");
+            assert!((10_000..=60_000).contains(&d.unwrap()), "{d:?}");
+        }
+    }
+
     /// Every example in `examples/scenarios/` parses (docs/faults.md points at them).
     #[test]
     fn every_example_scenario_parses() {
