@@ -826,6 +826,105 @@ mod tests {
         assert!(!control.is_running());
     }
 
+    /// Issue 10 §3: a scenario on a module powered up at start plays on
+    /// the module's clock, and its step and the fault's start and end reach
+    /// the timeline in order, with the core's times.
+    #[tokio::test]
+    async fn a_scenario_plays_and_its_steps_and_faults_reach_the_timeline() {
+        use vmodem_core::scenario::{FaultSpec, Step, Trigger};
+
+        use crate::control::{FaultPhase, ScenarioPhase};
+        let registry = crate::control::Registry::new();
+        let mut reader = registry.subscribe();
+        let port = crate::PtyPort::open(None).unwrap();
+        let scenario = Scenario {
+            seed: 0,
+            steps: vec![Step {
+                trigger: Trigger::At(Duration::from_millis(200)),
+                delay: Duration::ZERO,
+                fault: FaultSpec {
+                    kind: "urc".into(),
+                    params: vec![("text".into(), "+CMTI: \"SM\",1".into())],
+                },
+                duration: Some(Duration::from_millis(300)),
+                every: None,
+                count: None,
+            }],
+            random: vec![],
+        };
+        let module = spawn_module(
+            port,
+            ModuleOptions {
+                power_on: PowerOn::AtStart,
+                timeline: Some(registry.timeline_sender(2)),
+                scenario: Some(scenario),
+                ..ModuleOptions::default()
+            },
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !got.iter().any(|e: &TimelineKind| {
+            matches!(
+                e,
+                TimelineKind::Fault {
+                    phase: FaultPhase::End,
+                    ..
+                }
+            )
+        }) {
+            let event = tokio::time::timeout_at(deadline, reader.next())
+                .await
+                .expect("the fault's end within 5 s")
+                .unwrap();
+            assert_eq!(event.module, 2);
+            if !matches!(event.kind, TimelineKind::Serial { .. }) {
+                got.push(event.kind);
+            } else if let TimelineKind::Serial { text, .. } = &event.kind {
+                if text.contains("+CMTI") {
+                    assert_eq!(text, "\r\n+CMTI: \"SM\",1\r\n");
+                    got.push(event.kind);
+                }
+            }
+        }
+        module.shutdown().await.unwrap();
+        let fired = match &got[0] {
+            TimelineKind::Scenario {
+                phase: ScenarioPhase::Fired,
+                source,
+                due_ms,
+                fault_id,
+                kind,
+                ..
+            } => {
+                assert_eq!(
+                    (source.as_str(), *fault_id, kind.as_deref()),
+                    ("step[0]", Some(1), Some("urc"))
+                );
+                due_ms.unwrap()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(fired, 200, "due 200 ms after power-up (module creation)");
+        assert!(
+            matches!(&got[1], TimelineKind::Fault { phase: FaultPhase::Start, id: 1, kind, duration_ms: Some(300), params }
+                if kind == "urc" && params["text"] == "+CMTI: \"SM\",1"),
+            "{got:?}"
+        );
+        assert!(matches!(&got[2], TimelineKind::Serial { .. }), "{got:?}");
+        assert!(
+            matches!(
+                &got[3],
+                TimelineKind::Fault {
+                    phase: FaultPhase::End,
+                    id: 1,
+                    ..
+                }
+            ),
+            "{got:?}"
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn clock_counts_milliseconds_from_creation_and_maps_deadlines_back() {
         let clock = Clock::start();
