@@ -29,7 +29,6 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, info};
-use vmodem_core::scenario::{Runner, Scenario};
 use vmodem_core::{Config, Instant, Modem, ModemEvent, NetEvent};
 
 use crate::control::{FaultPhase, SerialDirection, TimelineKind, TimelineSender};
@@ -39,6 +38,9 @@ use crate::host::HostPort;
 use crate::links::Links;
 use crate::trace::{Direction, Trace};
 use crate::ufs::UfsDir;
+
+// --scenario (ws-timeline), apart from the imports above so merges stay clean.
+use vmodem_core::scenario::{Runner, Scenario};
 
 /// How many network events may wait for a busy module before its link
 /// tasks wait too. Data is bounded apart from this: each link has at most
@@ -201,13 +203,6 @@ pub fn spawn_module(
     } else {
         Modem::new(config, created)
     };
-    let scenario = options.scenario.map(|s| {
-        let mut runner = Box::new(Runner::new(s));
-        if !wait_for_host {
-            runner.start(created);
-        }
-        runner
-    });
     // Boxed, so the task's future holds a pointer, not the module twice.
     let task = Box::new(ModuleTask {
         modem,
@@ -220,7 +215,14 @@ pub fn spawn_module(
         control: control_rx,
         timeline: options.timeline,
         trace,
-        scenario,
+        // Times count from power-up: now, or when a host attaches.
+        scenario: options.scenario.map(|s| {
+            let mut runner = Box::new(Runner::new(s));
+            if !wait_for_host {
+                runner.start(created);
+            }
+            runner
+        }),
         clock,
         power_on_after: options.power_on_after,
         power_on_at: None,
