@@ -406,3 +406,27 @@ fn play_example(file: &Path, p: &Promise) {
     assert!(status.success(), "{name}: {status}; {}", vmodem.stderr());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `vmodem run --help` teaches the flag and shows the minimal form.
+#[test]
+fn run_help_teaches_scenarios() {
+    let out = Command::new(env!("CARGO_BIN_EXE_vmodem"))
+        .args(["run", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Compared with whitespace collapsed: clap wraps to the terminal width.
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let help = words(&String::from_utf8(out.stdout).unwrap());
+    for want in [
+        "--scenario <FILE.toml>",
+        "A mistake in the file stops vmodem at start (exit status 2)",
+        "Making the module misbehave on cue: a scenario file",
+        "    after = \"+QMTCONN: 0,0,0\"",
+        "    fault = { kind = \"network_loss\" }",
+        "$ vmodem run --scenario netloss.toml --trace run.jsonl",
+        "examples/scenarios/",
+    ] {
+        assert!(help.contains(&words(want)), "no {want:?} in:\n{help}");
+    }
+}
