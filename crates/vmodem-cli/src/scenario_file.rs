@@ -158,7 +158,15 @@ pub(crate) fn parse(text: &str) -> Result<Scenario, String> {
                 .as_ref()
                 .map(|d| dur("duration", d))
                 .transpose()?,
-            every: s.every.as_ref().map(|d| dur("every", d)).transpose()?,
+            every: match &s.every {
+                Some(e) if dur("every", e)?.is_zero() => {
+                    return Err(format!(
+                        "line {}: every: a period of at least 1ms, e.g. \"1h\"",
+                        line(e.span())
+                    ))
+                }
+                e => e.as_ref().map(|d| dur("every", d)).transpose()?,
+            },
             count: s.count,
         });
     }
@@ -384,6 +392,12 @@ duration = "5s"
         );
         let e = parse("[[step]]\nafter = \"\"\nfault = { kind = \"reset\" }\n").unwrap_err();
         assert!(e.starts_with("line 2: after: "), "{e}");
+        let e = parse("[[step]]\nat = \"1s\"\nevery = \"0s\"\nfault = { kind = \"reset\" }\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with("line 3: every: a period of at least 1ms"),
+            "{e}"
+        );
         let e = parse("[[step]]\nfault = { kind = \"reset\" }\n").unwrap_err();
         assert!(e.contains("exactly one of `after`"), "{e}");
     }

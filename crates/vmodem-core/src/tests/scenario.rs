@@ -259,3 +259,35 @@ fn a_refused_fault_is_reported_not_started() {
     }
     assert!(p.h.modem.faults().is_empty());
 }
+
+/// An entry has one active fault at most: an occurrence still on (no
+/// duration, or a duration longer than `every`) ends when the next starts.
+#[test]
+fn a_repeating_step_never_piles_up_active_faults() {
+    for duration in [None, Some(Duration::from_secs(3600))] {
+        let mut p = Played::new(Scenario {
+            seed: 0,
+            steps: vec![Step {
+                trigger: Trigger::At(Duration::ZERO),
+                delay: Duration::ZERO,
+                fault: FaultSpec {
+                    kind: "network_loss".into(),
+                    params: vec![("stat".into(), "3".into())],
+                },
+                duration,
+                every: Some(Duration::from_millis(10)),
+                count: Some(1000),
+            }],
+            random: vec![],
+        });
+        p.advance(Duration::from_secs(20));
+        assert_eq!(p.h.modem.faults().len(), 1, "{duration:?}");
+        assert_eq!(p.h.modem.faults()[0].id, FaultId(1000));
+        let ended =
+            p.h.events
+                .iter()
+                .filter(|e| matches!(e, ModemEvent::FaultEnded { .. }))
+                .count();
+        assert_eq!(ended, 999);
+    }
+}
