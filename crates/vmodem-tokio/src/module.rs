@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info};
 use vmodem_core::{Config, Instant, Modem, ModemEvent, NetEvent};
 
-use crate::control::{FaultPhase, SerialDirection, TimelineKind, TimelineSender};
+use crate::control::{SerialDirection, TimelineKind, TimelineSender};
 use crate::dial::Dialer;
 use crate::fault_log::{fault_record, scenario_record, Record};
 use crate::host::HostPort;
@@ -40,6 +40,7 @@ use crate::trace::{Direction, Trace};
 use crate::ufs::UfsDir;
 
 // --scenario (ws-timeline), apart from the imports above so merges stay clean.
+use crate::control::FaultPhase;
 use vmodem_core::scenario::{Runner, Scenario};
 
 /// How many network events may wait for a busy module before its link

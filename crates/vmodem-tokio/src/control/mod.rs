@@ -11,8 +11,8 @@
 mod registry;
 mod timeline;
 
+// Fault and scenario events (ws-timeline), on a line of their own so merges stay clean.
+pub use timeline::{FaultPhase, ScenarioPhase};
+
 pub use registry::{ModuleEntry, Registry, TimelineReader, TIMELINE_CAPACITY};
-pub use timeline::{
-    FaultPhase, ScenarioPhase, SerialDirection, TimelineEvent, TimelineKind, TimelineSender,
-    MAX_EVENT_TEXT,
-};
+pub use timeline::{SerialDirection, TimelineEvent, TimelineKind, TimelineSender, MAX_EVENT_TEXT};
