@@ -194,6 +194,43 @@ struct Promise {
     starts: &'static [(&'static str, u64, &'static str, &'static str, Option<u64>)],
     /// Text the host must get, and how many times, after the faults started.
     host: &'static [(&'static str, usize)],
+    /// What else the host must see once the faults started (the kinds'
+    /// effects, as far as they act in this build).
+    effect: fn(&mut Host),
+}
+
+fn no_effect(_: &mut Host) {}
+
+/// `reset`: the module reboots without a word first — `RDY` and the whole
+/// boot chain again, no `+QMTSTAT` before it (docs/faults.md, Module faults).
+fn reboots_silently(host: &mut Host) {
+    host.wait_for_n("+QIND: PB DONE\r\n", 2, PATIENCE);
+    let bytes = String::from_utf8_lossy(&host.bytes()).into_owned();
+    let after_connack = &bytes[bytes.find("+QMTCONN: 0,0,0").unwrap()..];
+    let rdy = after_connack.find("\r\nRDY\r\n").expect("RDY again");
+    assert!(
+        !after_connack[..rdy].contains("+QMTSTAT"),
+        "{after_connack:?}"
+    );
+    assert!(
+        after_connack[rdy..].starts_with(
+            "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\n+QIND: SMS DONE\r\n\r\n+QIND: PB DONE\r\n"
+        ),
+        "{after_connack:?}"
+    );
+}
+
+/// `slow delay_ms=300`: every answer comes at least 300 ms after the command.
+fn answers_slowly(host: &mut Host) {
+    let ok = "\r\nOK\r\n";
+    let before = run_host::count(&host.bytes(), ok.as_bytes());
+    let sent = std::time::Instant::now();
+    host.send(b"AT\r");
+    let answered = host.wait_for_n(ok, before + 1, PATIENCE) - sent;
+    assert!(
+        (Duration::from_millis(300)..Duration::from_secs(3)).contains(&answered),
+        "OK after {answered:?}"
+    );
 }
 
 fn promise(name: &str) -> Option<Promise> {
@@ -207,6 +244,7 @@ fn promise(name: &str) -> Option<Promise> {
                 Some(120_000),
             )],
             host: &[],
+            effect: no_effect,
         },
         "broker-silent.toml" => Promise {
             starts: &[(
@@ -217,12 +255,14 @@ fn promise(name: &str) -> Option<Promise> {
                 Some(300_000),
             )],
             host: &[],
+            effect: no_effect,
         },
         "pdp-deact.toml" => Promise {
             // Then every hour, three in all: checked in virtual time by
             // scenario_file's unit test `every_example_plays_its_schedule`.
             starts: &[("step[0]", 1000, "pdp_deact", r#"{"cid":1}"#, None)],
             host: &[],
+            effect: no_effect,
         },
         "slow-nbiot.toml" => Promise {
             starts: &[
@@ -243,10 +283,12 @@ fn promise(name: &str) -> Option<Promise> {
                 ("step[2]", 0, "slow", r#"{"delay_ms":300}"#, None),
             ],
             host: &[],
+            effect: answers_slowly,
         },
         "unexpected-reset.toml" => Promise {
             starts: &[("step[0]", 10_000, "reset", "{}", None)],
             host: &[],
+            effect: reboots_silently,
         },
         "unexpected-urc.toml" => Promise {
             starts: &[
@@ -273,6 +315,7 @@ fn promise(name: &str) -> Option<Promise> {
                 ),
             ],
             host: &[("\r\n+CMTI: \"SM\",1\r\n", 3)],
+            effect: no_effect,
         },
         _ => return None,
     })
@@ -402,6 +445,7 @@ fn play_example(file: &Path, p: &Promise) {
         let got = run_host::count(&host.bytes(), text.as_bytes());
         assert_eq!(got, n, "{name}: {text:?} {got} times, not {n}");
     }
+    (p.effect)(&mut host);
     let status = vmodem.terminate();
     assert!(status.success(), "{name}: {status}; {}", vmodem.stderr());
     let _ = std::fs::remove_dir_all(&dir);
