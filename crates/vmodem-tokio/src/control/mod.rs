@@ -14,10 +14,9 @@ mod registry;
 mod sse;
 mod timeline;
 
-pub use http::{router, serve};
+// Fault and scenario events (ws-timeline), on a line of their own so merges stay clean.
+pub use timeline::{FaultPhase, ScenarioPhase};
 
+pub use http::{router, serve};
 pub use registry::{ModuleEntry, Registry, SerialLine, TimelineReader, TIMELINE_CAPACITY};
-pub use timeline::{
-    FaultPhase, ScenarioPhase, SerialDirection, TimelineEvent, TimelineKind, TimelineSender,
-    MAX_EVENT_TEXT,
-};
+pub use timeline::{SerialDirection, TimelineEvent, TimelineKind, TimelineSender, MAX_EVENT_TEXT};
