@@ -101,6 +101,8 @@ pub(crate) struct Cli {
 }
 
 /// What to do.
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run one virtual module until Ctrl-C or SIGTERM.
@@ -579,7 +581,8 @@ pub(crate) struct RunArgs {
     /// loopback needs --control-token. For example, make the module lose the network for
     /// 5 s:
     ///   vmodem run --control 7878 &
-    ///   curl --json '{"kind":"network_loss","duration_ms":5000}' http://127.0.0.1:7878/v1/modules/0/faults
+    ///   curl --json '{"kind":"network_loss","duration_ms":5000}' \
+    ///        http://127.0.0.1:7878/v1/modules/0/faults
     ///   vmodem ctl --url 7878 fault add network_loss --for 5s
     /// docs/control.md describes every path.
     #[arg(long, value_name = "ADDR", value_parser = parse_listen, verbatim_doc_comment)]
