@@ -751,3 +751,81 @@ fn take_event(text: &mut String, want: &impl Fn(&str, &Value) -> bool) -> Option
     }
     None
 }
+
+/// A client that stops reading `/v1/events` holds up no module: publishing
+/// 50,000 events (10 MB, more than the socket buffers and the 4096-event ring
+/// hold) while it sleeps takes no time, and when it reads again every event
+/// is accounted for: those it gets, and the `missed` of its `lagged` events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stops_reading_is_told_what_it_missed_and_never_holds_up_a_module() {
+    use vmodem_tokio::control::{SerialDirection, TimelineKind};
+    const N: u64 = 50_000;
+    within(LIMIT, async {
+        let rig = Rig::start(None).await;
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        // A small window, so the server's writes block soon.
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket.connect(rig.api).await.unwrap();
+        stream
+            .write_all(b"GET /v1/events HTTP/1.0\r\n\r\n")
+            .await
+            .unwrap();
+        let mut pending = String::new();
+        let mut buf = [0u8; 1024];
+        while !pending.contains("\r\n\r\n") {
+            let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
+            pending.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        let mut pending = pending.split_once("\r\n\r\n").unwrap().1.to_owned();
+
+        let tx = rig.registry.timeline_sender(0);
+        let line = [b'x'; 200];
+        let started = std::time::Instant::now();
+        for i in 0..N {
+            tx.publish(
+                i,
+                TimelineKind::serial(SerialDirection::ModuleToHost, &line),
+            );
+        }
+        tx.publish(
+            N,
+            TimelineKind::serial(SerialDirection::ModuleToHost, b"the last one"),
+        );
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "publishing waited: {took:?}");
+
+        let (mut got, mut missed, mut lags) = (0u64, 0u64, 0u64);
+        loop {
+            let (kind, v) = next_sse(&mut stream, &mut pending, |_, _| true).await;
+            if kind == "lagged" {
+                lags += 1;
+                missed += v["missed"].as_u64().unwrap();
+                continue;
+            }
+            got += 1;
+            if v["text"] == "the last one" {
+                assert_eq!(v["t_ms"], N);
+                break;
+            }
+        }
+        eprintln!(
+            "published {} events in {took:?}; the reader got {got}, missed {missed} \
+             (told in {lags} lagged events)",
+            N + 1
+        );
+        assert!(
+            lags >= 1 && missed > 0,
+            "the reader was never told it lagged"
+        );
+        assert_eq!(
+            got + missed,
+            N + 1,
+            "got {got}, missed {missed}: all accounted for"
+        );
+        rig.shutdown().await;
+    })
+    .await;
+}
