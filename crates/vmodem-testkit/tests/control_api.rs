@@ -829,3 +829,66 @@ async fn a_reader_that_stops_reading_is_told_what_it_missed_and_never_holds_up_a
     })
     .await;
 }
+
+/// A fleet's listing and scrape ask the modules a few dozen at a time: 1,000
+/// modules (waiting for their hosts on TCP lines) list and scrape within a
+/// few seconds even on a loaded CI machine; the figures are printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_modules_list_and_scrape_in_bounded_time() {
+    const N: u32 = 1000;
+    within(LIMIT, async {
+        let rig = Rig::start(None).await;
+        let mut fleet = Vec::new();
+        for id in 1..N {
+            let port = TcpSerialPort::bind("127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+            let addr = port.local_addr().unwrap();
+            let m = spawn_module(port, ModuleOptions::default()).unwrap();
+            rig.registry
+                .register(ModuleEntry::new(id, m.control(), SerialLine::Tcp(addr)));
+            fleet.push(m);
+        }
+        let started = std::time::Instant::now();
+        let list = get(rig.api, "/v1/modules").await;
+        let listed = started.elapsed();
+        assert_eq!(list.status, 200);
+        let ids: Vec<u64> = list
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            (0..u64::from(N)).collect::<Vec<_>>(),
+            "all, in id order"
+        );
+        let started = std::time::Instant::now();
+        let metrics = get(rig.api, "/metrics").await;
+        let scraped = started.elapsed();
+        assert!(metrics.body.contains(&format!("vmodem_modules {N}\n")));
+        // No host on any line: all are off, module 0 on its pty too.
+        assert!(metrics
+            .body
+            .contains(&format!("vmodem_modules_by_power{{state=\"off\"}} {N}\n")));
+        let all = post(
+            rig.api,
+            "/v1/faults",
+            json!({"modules": "all", "kind": "dns_fail"}),
+        )
+        .await;
+        assert_eq!(all.json()["faults"].as_array().unwrap().len(), N as usize);
+        eprintln!(
+            "{N} modules: GET /v1/modules {listed:?} ({} bytes), GET /metrics {scraped:?}",
+            list.body.len()
+        );
+        assert!(listed < Duration::from_secs(10) && scraped < Duration::from_secs(10));
+        for m in fleet {
+            m.shutdown().await.unwrap();
+        }
+        rig.shutdown().await;
+    })
+    .await;
+}
