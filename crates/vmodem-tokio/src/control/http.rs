@@ -744,14 +744,25 @@ async fn fleet_add_fault(
     let ids = select(&registry, request.extra.get("modules"), seed)?;
     let mut faults = Vec::with_capacity(ids.len());
     let mut stopped = Vec::new();
-    for id in ids {
-        let Some(entry) = registry.get(id) else {
-            stopped.push(id);
-            continue;
-        };
-        match start_fault(&entry, request.fault.clone(), request.duration).await {
-            Ok(fault) => faults.push(FleetFault { module: id, fault }),
-            Err(_) => stopped.push(id),
+    let started = {
+        use futures_util::stream::{self, StreamExt};
+        let (registry, fault, duration) = (&registry, &request.fault, request.duration);
+        stream::iter(ids)
+            .map(|id| async move {
+                let result = match registry.get(id) {
+                    Some(entry) => start_fault(&entry, fault.clone(), duration).await.ok(),
+                    None => None,
+                };
+                (id, result)
+            })
+            .buffered(CONCURRENT_SNAPSHOTS)
+            .collect::<Vec<_>>()
+            .await
+    };
+    for (id, result) in started {
+        match result {
+            Some(fault) => faults.push(FleetFault { module: id, fault }),
+            None => stopped.push(id),
         }
     }
     let mut answer = json!({ "faults": faults });
