@@ -613,6 +613,18 @@ async fn with_a_token_every_request_needs_it() {
         )
         .await;
         assert_eq!(ok.status, 200, "{ok:?}");
+        let lower = http(
+            rig.api,
+            "GET",
+            "/metrics",
+            &["Authorization: bearer s3cret"],
+            "",
+        )
+        .await;
+        assert_eq!(
+            lower.status, 200,
+            "the scheme is case-insensitive: {lower:?}"
+        );
         let post = http(
             rig.api,
             "POST",
