@@ -904,3 +904,54 @@ async fn a_thousand_modules_list_and_scrape_in_bounded_time() {
     })
     .await;
 }
+
+/// `?module=N` keeps that module's events only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_module_filter_keeps_one_modules_events() {
+    use vmodem_tokio::control::{SerialDirection, TimelineKind};
+    within(LIMIT, async {
+        let rig = Rig::start(None).await;
+        let port = TcpSerialPort::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let addr = port.local_addr().unwrap();
+        let other = spawn_module(port, ModuleOptions::default()).unwrap();
+        rig.registry
+            .register(ModuleEntry::new(1, other.control(), SerialLine::Tcp(addr)));
+        let mut stream = TcpStream::connect(rig.api).await.unwrap();
+        stream
+            .write_all(b"GET /v1/events?module=1 HTTP/1.0\r\n\r\n")
+            .await
+            .unwrap();
+        let mut pending = String::new();
+        let mut buf = [0u8; 1024];
+        while !pending.contains("\r\n\r\n") {
+            let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
+            pending.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        let mut pending = pending.split_once("\r\n\r\n").unwrap().1.to_owned();
+        // The stream is subscribed once its head is out.
+        for (module, text) in [(0, "zero"), (1, "one"), (0, "zero again"), (1, "end")] {
+            rig.registry.timeline_sender(module).publish(
+                5,
+                TimelineKind::serial(SerialDirection::HostToModule, text.as_bytes()),
+            );
+        }
+        let mut texts = Vec::new();
+        loop {
+            let (_, v) = next_sse(&mut stream, &mut pending, |_, _| true).await;
+            assert_eq!(v["module"], 1, "{v}");
+            texts.push(v["text"].as_str().unwrap().to_owned());
+            if v["text"] == "end" {
+                break;
+            }
+        }
+        assert_eq!(texts, ["one", "end"]);
+        other.shutdown().await.unwrap();
+        rig.shutdown().await;
+    })
+    .await;
+}
