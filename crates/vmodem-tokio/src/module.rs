@@ -33,10 +33,15 @@ use vmodem_core::{Config, Instant, Modem, ModemEvent, NetEvent};
 
 use crate::control::{SerialDirection, TimelineKind, TimelineSender};
 use crate::dial::Dialer;
+use crate::fault_log::{fault_record, scenario_record, Record};
 use crate::host::HostPort;
 use crate::links::Links;
 use crate::trace::{Direction, Trace};
 use crate::ufs::UfsDir;
+
+// --scenario (ws-timeline), apart from the imports above so merges stay clean.
+use crate::control::FaultPhase;
+use vmodem_core::scenario::{Runner, Scenario};
 
 /// How many network events may wait for a busy module before its link
 /// tasks wait too. Data is bounded apart from this: each link has at most
@@ -103,6 +108,12 @@ pub struct ModuleOptions {
     /// ([`Registry::timeline_sender`](crate::control::Registry::timeline_sender)).
     /// Publishing never waits; without listeners it costs a counter read.
     pub timeline: Option<TimelineSender>,
+    /// Play this scenario (`vmodem run --scenario`): its times count from
+    /// the module's first power-up, its `after` lines are matched against
+    /// what the module writes to the host, and its faults are started on the
+    /// core (which ends them after their duration). Steps and faults go on
+    /// the timeline and into the trace (`fault_log.rs`).
+    pub scenario: Option<Scenario>,
 }
 
 impl Default for ModuleOptions {
@@ -117,6 +128,7 @@ impl Default for ModuleOptions {
             trace_secrets: false,
             ufs_dir: None,
             timeline: None,
+            scenario: None,
         }
     }
 }
@@ -204,6 +216,14 @@ pub fn spawn_module(
         control: control_rx,
         timeline: options.timeline,
         trace,
+        // Times count from power-up: now, or when a host attaches.
+        scenario: options.scenario.map(|s| {
+            let mut runner = Box::new(Runner::new(s));
+            if !wait_for_host {
+                runner.start(created);
+            }
+            runner
+        }),
         clock,
         power_on_after: options.power_on_after,
         power_on_at: None,
@@ -338,6 +358,8 @@ struct ModuleTask {
     control: mpsc::Receiver<ControlRequest>,
     timeline: Option<TimelineSender>,
     trace: Option<Trace>,
+    /// The scenario being played, if any (boxed: most modules have none).
+    scenario: Option<Box<Runner>>,
     clock: Clock,
     power_on_after: Option<Duration>,
     /// When to press the power key of a module that powered down.
@@ -373,24 +395,59 @@ impl ModuleTask {
         mut stop: oneshot::Receiver<()>,
     ) -> Result<(), ModuleError> {
         if wait_for_host {
-            tokio::select! {
-                attached = self.port.attached() => {
-                    attached.map_err(ModuleError::Host)?;
-                    info!("a host attached to the serial line; powering the module up");
-                    self.modem.power_on(self.clock.now());
+            // control: the module answers control requests while it waits for
+            // its host (status says power "off"; faults may be set up before
+            // the first boot, and their durations run). What they emit is
+            // drained once the host is on.
+            // `attached` is kept across requests: a pty's open is seen once.
+            {
+                let ModuleTask {
+                    port,
+                    modem,
+                    control,
+                    clock,
+                    ..
+                } = &mut *self;
+                let attached = port.attached();
+                tokio::pin!(attached);
+                loop {
+                    // A fault's duration runs while the module waits, too.
+                    let wake = modem.poll_timeout().and_then(|t| clock.deadline(t));
+                    tokio::select! {
+                        result = &mut attached => {
+                            result.map_err(ModuleError::Host)?;
+                            break;
+                        }
+                        Some(request) = control.recv() => request(modem, clock.now()),
+                        () = sleep_until(wake) => modem.handle_timeout(clock.now()),
+                        _ = &mut stop => return Ok(()),
+                    }
                 }
-                _ = &mut stop => return Ok(()),
+            }
+            info!("a host attached to the serial line; powering the module up");
+            let now = self.clock.now();
+            self.modem.power_on(now);
+            if let Some(runner) = &mut self.scenario {
+                runner.start(now);
             }
         }
         // With power-on at start, the boot chain was emitted when the module was made.
         self.drain();
         let result = loop {
-            let wake = self
-                .modem
-                .poll_timeout()
-                .and_then(|t| self.clock.deadline(t));
-            let want_input = self.modem.wants_host_input();
             self.trace_output();
+            if self.play_scenario() {
+                // Its faults may have written output: trace and match it first.
+                continue;
+            }
+            let wake = [
+                self.modem.poll_timeout(),
+                self.scenario.as_ref().and_then(|r| r.next_deadline()),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .and_then(|t| self.clock.deadline(t));
+            let want_input = self.modem.wants_host_input();
             let output = self.modem.host_output();
             let (port, input, unflushed) = (&mut self.port, &mut self.input, &mut self.unflushed);
             self.read_first = !self.read_first;
@@ -473,22 +530,71 @@ impl ModuleTask {
         result
     }
 
+    /// Puts a fault's start or end, whatever started it, in the trace and on
+    /// the timeline (`fault_log.rs`).
+    fn log_fault(&mut self, event: &ModemEvent) {
+        let (phase, id, fault) = match event {
+            ModemEvent::FaultStarted { id, fault } => (FaultPhase::Start, *id, fault),
+            ModemEvent::FaultEnded { id, fault } => (FaultPhase::End, *id, fault),
+            _ => return,
+        };
+        // Its start and length as the core has them (a fault with a zero
+        // duration has already ended, and is no longer listed).
+        let active = self.modem.faults().iter().find(|f| f.id == id);
+        let (now, duration) = match (phase, active) {
+            (FaultPhase::Start, Some(f)) => (f.started, f.ends.map(|e| e - f.started)),
+            _ => (self.clock.now(), None),
+        };
+        match phase {
+            FaultPhase::Start => {
+                info!(id = id.0, kind = fault.kind(), params = ?fault.params(), ?duration, "fault started")
+            }
+            FaultPhase::End => info!(id = id.0, kind = fault.kind(), "fault ended"),
+        }
+        let (record, kind) = fault_record(now, phase, id, fault, duration);
+        log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
+    }
+
+    /// Starts the scenario's faults that are due, and logs what the
+    /// scenario did; true if a step fired.
+    fn play_scenario(&mut self) -> bool {
+        let Some(runner) = self.scenario.as_mut() else {
+            return false;
+        };
+        let now = self.clock.now();
+        let fired = runner.poll(now, &mut self.modem);
+        while let Some(event) = runner.poll_event() {
+            info!("scenario: {}", describe(&event));
+            let (record, kind) = scenario_record(now, &event);
+            log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
+        }
+        if fired {
+            self.drain();
+        }
+        fired
+    }
+
     /// Traces the output about to be offered to the port, each byte once:
     /// before the host can read it, so a test that saw a byte on the line
-    /// finds it in the trace.
+    /// finds it in the trace. The scenario sees the same bytes at the same
+    /// time, for its `after` lines.
     fn trace_output(&mut self) {
         let output = self.modem.host_output();
         if self.traced >= output.len() {
             return;
         }
+        // One `now` for all three, so the trace's times line up exactly.
+        let now = self.clock.now();
+        if let Some(runner) = &mut self.scenario {
+            runner.host_output(now, &output[self.traced..]);
+        }
         if let Some(timeline) = self.timeline.as_ref().filter(|t| t.is_listened()) {
             timeline.publish(
-                self.clock.now().as_millis(),
+                now.as_millis(),
                 TimelineKind::serial(SerialDirection::ModuleToHost, &output[self.traced..]),
             );
         }
         if let Some(trace) = &mut self.trace {
-            let now = self.clock.now();
             if trace
                 .record(now, Direction::ModuleToHost, &output[self.traced..])
                 .is_err()
@@ -529,6 +635,8 @@ impl ModuleTask {
             self.links.handle(action);
         }
         while let Some(event) = self.modem.poll_event() {
+            // Before the match, so the arms that act on faults stay as they are.
+            self.log_fault(&event);
             match event {
                 ModemEvent::PoweredDown => match self.power_on_after {
                     Some(delay) => {
@@ -562,6 +670,53 @@ impl ModuleTask {
                 other => debug!(?other, "module event this driver does not know"),
             }
         }
+    }
+}
+
+/// A scenario event for the log.
+fn describe(event: &vmodem_core::scenario::ScenarioEvent) -> String {
+    use vmodem_core::scenario::ScenarioEvent;
+    match event {
+        ScenarioEvent::Armed { source, line, due } => {
+            format!("{source} armed by {line:?}, due at {} ms", due.as_millis())
+        }
+        ScenarioEvent::Fired {
+            source,
+            id,
+            fault,
+            duration,
+            ..
+        } => format!(
+            "{source} fired: fault #{} {} {:?} for {}",
+            id.0,
+            fault.kind(),
+            fault.params(),
+            duration.map_or("until cleared".to_owned(), |d| format!("{d:?}"))
+        ),
+        ScenarioEvent::Refused {
+            source,
+            kind,
+            error,
+        } => format!("{source} refused ({kind}): {error}"),
+    }
+}
+
+/// Writes a fault or scenario record to the trace (a failing trace stops
+/// tracing, not the module) and publishes it on the timeline.
+fn log_event(
+    trace: &mut Option<Trace>,
+    timeline: Option<&TimelineSender>,
+    now: Instant,
+    record: &Record,
+    kind: TimelineKind,
+) {
+    if let Some(t) = trace {
+        if t.record_json(record).is_err() {
+            *trace = None;
+        }
+    }
+    if let Some(timeline) = timeline {
+        timeline.publish(now.as_millis(), kind);
     }
 }
 
@@ -641,6 +796,7 @@ mod tests {
             control: mpsc::channel(1).1,
             timeline: None,
             trace: None,
+            scenario: None,
             clock,
             power_on_after: None,
             power_on_at: None,
@@ -694,6 +850,105 @@ mod tests {
             "a stopped module answers no request"
         );
         assert!(!control.is_running());
+    }
+
+    /// Issue 10 §3: a scenario on a module powered up at start plays on
+    /// the module's clock, and its step and the fault's start and end reach
+    /// the timeline in order, with the core's times.
+    #[tokio::test]
+    async fn a_scenario_plays_and_its_steps_and_faults_reach_the_timeline() {
+        use vmodem_core::scenario::{FaultSpec, Step, Trigger};
+
+        use crate::control::{FaultPhase, ScenarioPhase};
+        let registry = crate::control::Registry::new();
+        let mut reader = registry.subscribe();
+        let port = crate::PtyPort::open(None).unwrap();
+        let scenario = Scenario {
+            seed: 0,
+            steps: vec![Step {
+                trigger: Trigger::At(Duration::from_millis(200)),
+                delay: Duration::ZERO,
+                fault: FaultSpec {
+                    kind: "urc".into(),
+                    params: vec![("text".into(), "+CMTI: \"SM\",1".into())],
+                },
+                duration: Some(Duration::from_millis(300)),
+                every: None,
+                count: None,
+            }],
+            random: vec![],
+        };
+        let module = spawn_module(
+            port,
+            ModuleOptions {
+                power_on: PowerOn::AtStart,
+                timeline: Some(registry.timeline_sender(2)),
+                scenario: Some(scenario),
+                ..ModuleOptions::default()
+            },
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !got.iter().any(|e: &TimelineKind| {
+            matches!(
+                e,
+                TimelineKind::Fault {
+                    phase: FaultPhase::End,
+                    ..
+                }
+            )
+        }) {
+            let event = tokio::time::timeout_at(deadline, reader.next())
+                .await
+                .expect("the fault's end within 5 s")
+                .unwrap();
+            assert_eq!(event.module, 2);
+            if !matches!(event.kind, TimelineKind::Serial { .. }) {
+                got.push(event.kind);
+            } else if let TimelineKind::Serial { text, .. } = &event.kind {
+                if text.contains("+CMTI") {
+                    assert_eq!(text, "\r\n+CMTI: \"SM\",1\r\n");
+                    got.push(event.kind);
+                }
+            }
+        }
+        module.shutdown().await.unwrap();
+        let fired = match &got[0] {
+            TimelineKind::Scenario {
+                phase: ScenarioPhase::Fired,
+                source,
+                due_ms,
+                fault_id,
+                kind,
+                ..
+            } => {
+                assert_eq!(
+                    (source.as_str(), *fault_id, kind.as_deref()),
+                    ("step[0]", Some(1), Some("urc"))
+                );
+                due_ms.unwrap()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(fired, 200, "due 200 ms after power-up (module creation)");
+        assert!(
+            matches!(&got[1], TimelineKind::Fault { phase: FaultPhase::Start, id: 1, kind, duration_ms: Some(300), params }
+                if kind == "urc" && params["text"] == "+CMTI: \"SM\",1"),
+            "{got:?}"
+        );
+        assert!(matches!(&got[2], TimelineKind::Serial { .. }), "{got:?}");
+        assert!(
+            matches!(
+                &got[3],
+                TimelineKind::Fault {
+                    phase: FaultPhase::End,
+                    id: 1,
+                    ..
+                }
+            ),
+            "{got:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
