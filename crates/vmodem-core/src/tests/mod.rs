@@ -18,6 +18,7 @@ mod mqtt;
 mod mqtt_chapter5;
 mod mqtt_robustness;
 mod network;
+mod qind;
 mod radio;
 mod results;
 mod robustness;
