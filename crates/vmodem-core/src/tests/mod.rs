@@ -20,6 +20,7 @@ mod mqtt_robustness;
 mod network;
 mod qind;
 mod radio;
+mod reregistration;
 mod results;
 mod robustness;
 mod ssl;
