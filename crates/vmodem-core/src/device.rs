@@ -174,6 +174,8 @@ pub(crate) struct Device {
     pub(crate) bearer_at_attach: bool,
     /// `AT+QINDCFG` and the signal last reported by `+QIND: "csq"`.
     pub(crate) qind: crate::commands::Qind,
+    /// `AT+QSIMSTAT=1`: report the SIM coming and going (volatile).
+    pub(crate) qsimstat: bool,
 }
 
 impl Device {
@@ -214,6 +216,7 @@ impl Device {
             env: crate::fault::Environment::default(),
             bearer_at_attach: true,
             qind: crate::commands::Qind::default(),
+            qsimstat: false,
         }
     }
 

@@ -17,6 +17,7 @@ mod psm;
 mod qcfg;
 mod qind;
 mod qmt;
+mod simstat;
 mod ssl;
 mod system;
 
@@ -175,6 +176,7 @@ pub(crate) fn execute(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply)
             "+QFLDS" | "+QFLST" | "+QFDEL" | "+QFUPL" | "+QFDWL" => file::execute(m, cmd, r),
             "+QSSLCFG" => ssl::qsslcfg(m, cmd, r),
             "+QINDCFG" => qind::qindcfg(m, cmd, r),
+            "+QSIMSTAT" => simstat::qsimstat(m, cmd, r),
             #[cfg(test)]
             "+VMTEST" => test_support::execute(cmd),
             _ => Err(Fail::Error),

@@ -1,5 +1,5 @@
-//! `AT+QINDCFG` and `+QIND: "csq"` (EC2x AT manual), driven by the device
-//! faults that change the signal; `AT+QLTS` under a `clock` fault. Exact
+//! `AT+QINDCFG` and `+QIND: "csq"`, `AT+QSIMSTAT` (EC2x AT manual), driven by the device
+//! faults that change the signal and the SIM; `AT+QLTS` under a `clock` fault. Exact
 //! bytes, virtual time.
 
 use core::time::Duration;
@@ -159,4 +159,40 @@ fn clock_fault_shifts_qlts_as_well_as_cclk() {
         b"AT+QLTS=2\r",
         b"\r\n+QLTS: \"2025/01/01,00:00:00+00,0\"\r\n\r\nOK\r\n",
     );
+}
+
+#[test]
+fn qsimstat_reports_the_card_going_and_coming() {
+    let mut h = quiet();
+    h.expect(b"AT+QSIMSTAT=?\r", b"\r\n+QSIMSTAT: (0,1)\r\n\r\nOK\r\n");
+    h.expect(b"AT+QSIMSTAT?\r", b"\r\n+QSIMSTAT: 0,1\r\n\r\nOK\r\n");
+    h.expect(b"AT+QSIMSTAT=2\r", b"\r\nERROR\r\n");
+    h.expect(b"AT+QSIMSTAT\r", b"\r\nERROR\r\n");
+    // Off (the default): the removal shows only as +CPIN and registration.
+    let id = add(&mut h, Fault::SimRemoved);
+    assert_eq!(
+        show(&h.output()),
+        show(b"\r\n+CPIN: NOT READY\r\n\r\n+QIURC: \"pdpdeact\",1\r\n")
+    );
+    h.expect(b"AT+QSIMSTAT?\r", b"\r\n+QSIMSTAT: 0,0\r\n\r\nOK\r\n");
+    h.modem.end_fault(h.now, id);
+    h.output();
+
+    h.expect(b"AT+QSIMSTAT=1\r", b"\r\nOK\r\n");
+    h.expect(b"AT+CEREG=1\r", b"\r\nOK\r\n");
+    let id = add(&mut h, Fault::SimRemoved);
+    assert_eq!(
+        show(&h.output()),
+        show(b"\r\n+QSIMSTAT: 1,0\r\n\r\n+CPIN: NOT READY\r\n\r\n+CEREG: 0\r\n")
+    );
+    h.expect(b"AT+QSIMSTAT?\r", b"\r\n+QSIMSTAT: 1,0\r\n\r\nOK\r\n");
+    h.expect(b"AT+CIMI\r", b"\r\n+CME ERROR: 10\r\n");
+    h.modem.end_fault(h.now, id);
+    let back = String::from_utf8(h.output()).unwrap();
+    assert!(
+        back.starts_with("\r\n+QSIMSTAT: 1,1\r\n\r\n+CPIN: READY\r\n")
+            && back.ends_with("\r\n+CEREG: 1\r\n"),
+        "{back:?}"
+    );
+    h.expect(b"AT+QSIMSTAT?\r", b"\r\n+QSIMSTAT: 1,1\r\n\r\nOK\r\n");
 }
