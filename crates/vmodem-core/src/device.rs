@@ -32,6 +32,8 @@ pub(crate) mod network {
     pub(crate) const CELL_ID: &str = "0C3D4E5";
     /// `AT+CSQ` while registered: rssi 24 (−65 dBm), ber unknown.
     pub(crate) const CSQ: &str = "24,99";
+    /// The same as numbers (`+QIND: "csq"` reports, `commands::qind`).
+    pub(crate) const CSQ_VALUE: (u8, u8) = (24, 99);
 }
 
 /// One PDP context (`AT+CGDCONT` / `AT+QICSGP` / `AT+QIACT`), cid 1–16.
@@ -163,6 +165,17 @@ pub(crate) struct Device {
     pub(crate) cgerep: (u8, u8),
     /// Network time (Unix ms) the network sent at the last registration (NITZ).
     pub(crate) nitz_unix_ms: Option<i64>,
+    /// The world the device faults make (coverage, SIM, signal, DNS, clock);
+    /// it survives a reboot (`crate::fault::device`).
+    pub(crate) env: crate::fault::Environment,
+    /// LTE brings context 1 up with the attach; after the network tore the
+    /// contexts down (`+QIURC: "pdpdeact"`), they stay down until the host
+    /// activates them again, also across a re-attach (issue 10 §2).
+    pub(crate) bearer_at_attach: bool,
+    /// `AT+QINDCFG` and the signal last reported by `+QIND: "csq"`.
+    pub(crate) qind: crate::commands::Qind,
+    /// `AT+QSIMSTAT=1`: report the SIM coming and going (volatile).
+    pub(crate) qsimstat: bool,
 }
 
 impl Device {
@@ -200,12 +213,16 @@ impl Device {
             ifc: (0, 0),
             cgerep: (0, 0),
             nitz_unix_ms: None,
+            env: crate::fault::Environment::default(),
+            bearer_at_attach: true,
+            qind: crate::commands::Qind::default(),
+            qsimstat: false,
         }
     }
 
     /// True when the module should be registered.
     pub(crate) fn wants_registration(&self) -> bool {
-        self.cfun == 1 && self.sim_ready && self.cops_mode != 2
+        self.cfun == 1 && self.sim_ready && self.cops_mode != 2 && !self.env.cut_off()
     }
 
     /// True when packet services are attached.
