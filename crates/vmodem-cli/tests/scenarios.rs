@@ -220,6 +220,20 @@ fn reboots_silently(host: &mut Host) {
     );
 }
 
+/// `network_loss` and `pdp_deact` on context 1 with client 0 connected on
+/// it: the network's `pdpdeact` URC, then the client's `+QMTSTAT: 0,7`
+/// (docs/faults.md, Device faults), and nothing else first.
+fn drops_pdp_and_mqtt(host: &mut Host) {
+    let want = "\r\n+QIURC: \"pdpdeact\",1\r\n\r\n+QMTSTAT: 0,7\r\n";
+    host.wait_for(want);
+    let bytes = String::from_utf8_lossy(&host.bytes()).into_owned();
+    let after_connack = &bytes[bytes.find("+QMTCONN: 0,0,0\r\n").unwrap() + 17..];
+    assert!(after_connack.starts_with(want), "{after_connack:?}");
+    // PDP stays down until the host activates it again.
+    host.send(b"AT+QIACT?\r");
+    host.wait_for("AT+QIACT?\r\r\nOK\r\n");
+}
+
 /// `slow delay_ms=300`: every answer comes at least 300 ms after the command.
 fn answers_slowly(host: &mut Host) {
     let ok = "\r\nOK\r\n";
@@ -244,7 +258,7 @@ fn promise(name: &str) -> Option<Promise> {
                 Some(120_000),
             )],
             host: &[],
-            effect: no_effect,
+            effect: drops_pdp_and_mqtt,
         },
         "broker-silent.toml" => Promise {
             starts: &[(
@@ -262,7 +276,7 @@ fn promise(name: &str) -> Option<Promise> {
             // scenario_file's unit test `every_example_plays_its_schedule`.
             starts: &[("step[0]", 1000, "pdp_deact", r#"{"cid":1}"#, None)],
             host: &[],
-            effect: no_effect,
+            effect: drops_pdp_and_mqtt,
         },
         "slow-nbiot.toml" => Promise {
             starts: &[

@@ -32,6 +32,8 @@ pub(crate) mod network {
     pub(crate) const CELL_ID: &str = "0C3D4E5";
     /// `AT+CSQ` while registered: rssi 24 (−65 dBm), ber unknown.
     pub(crate) const CSQ: &str = "24,99";
+    /// The same as numbers (`+QIND: "csq"` reports, `commands::qind`).
+    pub(crate) const CSQ_VALUE: (u8, u8) = (24, 99);
 }
 
 /// One PDP context (`AT+CGDCONT` / `AT+QICSGP` / `AT+QIACT`), cid 1–16.
@@ -170,6 +172,10 @@ pub(crate) struct Device {
     /// contexts down (`+QIURC: "pdpdeact"`), they stay down until the host
     /// activates them again, also across a re-attach (issue 10 §2).
     pub(crate) bearer_at_attach: bool,
+    /// `AT+QINDCFG` and the signal last reported by `+QIND: "csq"`.
+    pub(crate) qind: crate::commands::Qind,
+    /// `AT+QSIMSTAT=1`: report the SIM coming and going (volatile).
+    pub(crate) qsimstat: bool,
 }
 
 impl Device {
@@ -209,6 +215,8 @@ impl Device {
             nitz_unix_ms: None,
             env: crate::fault::Environment::default(),
             bearer_at_attach: true,
+            qind: crate::commands::Qind::default(),
+            qsimstat: false,
         }
     }
 

@@ -309,6 +309,7 @@ impl Modem {
         }
         if self.device.powered {
             self.check_links(now);
+            self.report_signal_change();
             let (mqtt, mut sink) = self.mqtt_sink();
             mqtt.pump(now, &mut sink);
         }
@@ -715,6 +716,8 @@ impl Modem {
         self.device.qcfg = stored_device.qcfg;
         self.device.ctzu = stored_device.ctzu;
         self.device.psm = stored_device.psm;
+        // AT+QINDCFG: what <savetonvram>=1 stored.
+        self.device.qind = stored_device.qind.rebooted();
         self.device.contexts = stored_device.contexts;
         for ctx in &mut self.device.contexts {
             ctx.active = false;

@@ -15,7 +15,9 @@ mod network;
 mod pdp;
 mod psm;
 mod qcfg;
+mod qind;
 mod qmt;
+mod simstat;
 mod ssl;
 mod system;
 
@@ -23,6 +25,8 @@ use core::time::Duration;
 
 use bytes::Bytes;
 use vmodem_at::{Arg, ArgError, CmeError, Command, Form, Format, Name};
+
+pub(crate) use qind::Qind;
 
 use crate::modem::Modem;
 use crate::output::HostOutput;
@@ -171,6 +175,8 @@ pub(crate) fn execute(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply)
             | "+QMTUNS" | "+QMTPUBEX" | "+QMTPUB" | "+QMTRECV" => qmt::execute(m, now, cmd, r),
             "+QFLDS" | "+QFLST" | "+QFDEL" | "+QFUPL" | "+QFDWL" => file::execute(m, cmd, r),
             "+QSSLCFG" => ssl::qsslcfg(m, cmd, r),
+            "+QINDCFG" => qind::qindcfg(m, cmd, r),
+            "+QSIMSTAT" => simstat::qsimstat(m, cmd, r),
             #[cfg(test)]
             "+VMTEST" => test_support::execute(cmd),
             _ => Err(Fail::Error),

@@ -154,10 +154,14 @@ fn qlts(m: &Modem, now: Instant, cmd: &Command, r: &mut Reply) -> CmdResult {
         return Ok(Done::Ok);
     };
     let zone = NETWORK_ZONE;
+    // A `clock` fault shifts the time the module believes, the network's
+    // included: the field case is a network sending a wrong NITZ (docs/faults.md).
+    let shift = m.device.env.clock_offset_s.saturating_mul(1000);
+    let network_now = m.network_unix_ms(now) + shift;
     let unix = match mode {
-        0 => synced_ms.div_euclid(1000),
-        1 => m.network_unix_ms(now).div_euclid(1000),
-        _ => m.network_unix_ms(now).div_euclid(1000) + i64::from(zone) * 900,
+        0 => (synced_ms + shift).div_euclid(1000),
+        1 => network_now.div_euclid(1000),
+        _ => network_now.div_euclid(1000) + i64::from(zone) * 900,
     };
     r.line(format!(
         "+QLTS: \"{},0\"",

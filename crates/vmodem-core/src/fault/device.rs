@@ -103,6 +103,9 @@ impl Modem {
         if old == new {
             return;
         }
+        if new.sim_removed != old.sim_removed {
+            self.report_sim_insertion(!new.sim_removed);
+        }
         // The SIM goes: `+CPIN: NOT READY` (the EC25 with SIM hot-plug
         // detection, AT+QSIMDET; docs/faults.md).
         if new.sim_removed && !old.sim_removed && self.device.powered {
