@@ -371,3 +371,34 @@ fn slow_adds_its_delay_on_top_of_realistic_latencies() {
     let slow = h.advance_timed(Duration::from_secs(2));
     assert_eq!(slow, vec![(healthy[0].0 + 300, answer)]);
 }
+
+#[test]
+fn every_module_fault_started_mid_data_entry_leaves_a_module_that_answers_after_clear() {
+    let kinds = [
+        error("AT", Some("3")),
+        Fault::NoAnswer,
+        Fault::Slow { delay_ms: 50 },
+        Fault::Reset,
+        Fault::PowerLoss,
+    ];
+    for fault in kinds {
+        let mut h = quiet();
+        connected(&mut h);
+        h.expect(b"AT+QMTPUBEX=0,1,1,0,\"a/b\",5\r", b"\r\n> ");
+        h.send(b"he");
+        h.modem.add_fault(h.now, fault.clone(), None);
+        h.send(b"llo\rAT\r");
+        h.advance(Duration::from_secs(30));
+        h.modem.clear_faults(h.now);
+        h.advance(Duration::from_secs(30));
+        assert!(h.modem.faults().is_empty());
+        // Echo may be on or off now (a reboot restores ATE1): both end in OK.
+        let got = h.send(b"AT\r");
+        assert!(
+            got == b"\r\nOK\r\n" || got == b"AT\r\r\nOK\r\n",
+            "{}: {}",
+            fault.kind(),
+            show(&got)
+        );
+    }
+}
