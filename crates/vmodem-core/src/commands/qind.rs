@@ -5,8 +5,10 @@
 //! `"csq"` (signal change, default OFF), `"smsfull"`, `"ring"`,
 //! `"smsincoming"`, `"act"` and `"ccinfo"`; the write form
 //! `AT+QINDCFG=<urctype>[,<enable>[,<savetonvram>]]` sets one, the type alone
-//! reads it back as `+QINDCFG: <urctype>,<enable>`. Only `"csq"` (with
-//! `"all"`) has an effect here: vmodem has no SMS, calls or RAT changes.
+//! reads it back as `+QINDCFG: <urctype>,<enable>`. Only `"csq"` and `"act"`
+//! (with `"all"`) have an effect here: vmodem has no SMS or calls.
+//! `+QIND: "act",<actvalue>` is written at once when turned on, then when the
+//! access technology changes — `"UNKNOWN"` while not registered (manual).
 //!
 //! **When `+QIND: "csq"` comes.** The manual says "indication of signal
 //! strength and channel bit error rate change (similar to AT+CSQ)": the
@@ -47,6 +49,8 @@ pub(crate) struct Qind {
     /// The `<rssi>,<ber>` last seen, so a change can be reported; `None`
     /// right after power-up (the first value is not a change).
     last_csq: Option<(u8, u8)>,
+    /// The `<actvalue>` last seen, likewise.
+    last_act: Option<&'static str>,
 }
 
 impl Default for Qind {
@@ -55,6 +59,7 @@ impl Default for Qind {
             enabled: DEFAULTS,
             saved: DEFAULTS,
             last_csq: None,
+            last_act: None,
         }
     }
 }
@@ -66,6 +71,7 @@ impl Qind {
             enabled: self.saved,
             saved: self.saved,
             last_csq: None,
+            last_act: None,
         }
     }
 
@@ -109,6 +115,13 @@ pub(super) fn qindcfg(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult 
             if save {
                 q.saved = (q.saved & !bit) | (q.enabled & bit);
             }
+            if enable && TYPES[urctype] == "act" && q.on(0) {
+                // "If this configuration is ON, the URC of "act" is reported
+                // immediately" (the manual); after the OK, as URCs wait for it.
+                let act = m.act_now();
+                m.device.qind.last_act = Some(act);
+                m.urc(format!("+QIND: \"act\",\"{act}\""));
+            }
         }
         _ => return Err(Fail::Error),
     }
@@ -126,17 +139,35 @@ impl Modem {
         self.device.env.signal.unwrap_or(network::CSQ_VALUE)
     }
 
+    /// `<actvalue>` of `+QIND: "act"`: the RAT registered on, `"UNKNOWN"`
+    /// when not registered (the manual). LTE is `"LTE"`; eMTC and NB-IoT
+    /// (BG9x) take the names `AT+QNWINFO` gives them on a BG96.
+    pub(crate) fn act_now(&self) -> &'static str {
+        match self.camped_act() {
+            None => "UNKNOWN",
+            Some(0) => "GSM",
+            Some(8) => "eMTC",
+            Some(9) => "NBIoT",
+            Some(_) => "LTE",
+        }
+    }
+
     /// Writes `+QIND: "csq",<rssi>,<ber>` when the signal changed since it
-    /// was last looked at and the report is on (`"all"` and `"csq"`). Runs
-    /// after every input, with the link check.
+    /// was last looked at, and `+QIND: "act",<actvalue>` when the access
+    /// technology did, each when its report is on (with `"all"`). Runs after
+    /// every input, with the link check.
     pub(crate) fn report_signal_change(&mut self) {
-        let now = self.csq_now();
+        let csq = self.csq_now();
+        let act = self.act_now();
         let q = &mut self.device.qind;
-        let Some(last) = q.last_csq.replace(now) else {
-            return;
-        };
-        if last != now && q.on(0) && q.on(1) {
-            self.urc(format!("+QIND: \"csq\",{},{}", now.0, now.1));
+        let last_csq = q.last_csq.replace(csq);
+        let last_act = q.last_act.replace(act);
+        let (all, csq_on, act_on) = (q.on(0), q.on(1), q.on(5));
+        if all && csq_on && last_csq.is_some_and(|last| last != csq) {
+            self.urc(format!("+QIND: \"csq\",{},{}", csq.0, csq.1));
+        }
+        if all && act_on && last_act.is_some_and(|last| last != act) {
+            self.urc(format!("+QIND: \"act\",\"{act}\""));
         }
     }
 }

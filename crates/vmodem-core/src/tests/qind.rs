@@ -196,3 +196,33 @@ fn qsimstat_reports_the_card_going_and_coming() {
     );
     h.expect(b"AT+QSIMSTAT?\r", b"\r\n+QSIMSTAT: 1,1\r\n\r\nOK\r\n");
 }
+
+#[test]
+fn act_report_at_once_then_on_loss_and_return() {
+    let mut h = quiet();
+    // Reported at once when turned on (the manual), after the OK.
+    h.expect(
+        b"AT+QINDCFG=\"act\",1\r",
+        b"\r\nOK\r\n\r\n+QIND: \"act\",\"LTE\"\r\n",
+    );
+    h.expect(
+        b"AT+QINDCFG=\"act\"\r",
+        b"\r\n+QINDCFG: \"act\",1\r\n\r\nOK\r\n",
+    );
+    h.modem.add_fault(
+        h.now,
+        Fault::NetworkLoss { stat: 0 },
+        Some(Duration::from_secs(1)),
+    );
+    assert_eq!(
+        show(&h.output()),
+        show(b"\r\n+QIURC: \"pdpdeact\",1\r\n\r\n+QIND: \"act\",\"UNKNOWN\"\r\n")
+    );
+    assert_eq!(
+        show(&h.advance(Duration::from_secs(1))),
+        show(b"\r\n+QIND: \"act\",\"LTE\"\r\n")
+    );
+    // A signal change is not an access technology change.
+    add(&mut h, Fault::Signal { rssi: 3, ber: 99 });
+    assert_eq!(show(&h.output()), "");
+}
