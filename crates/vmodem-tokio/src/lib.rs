@@ -75,6 +75,7 @@ mod symlink;
 mod tcp_serial;
 mod termios;
 mod tls;
+mod toxics;
 mod trace;
 mod ufs;
 

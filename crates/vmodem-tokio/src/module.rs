@@ -29,7 +29,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, info};
-use vmodem_core::{Config, Instant, Modem, ModemEvent, NetEvent};
+use vmodem_core::{Config, Fault, Instant, Modem, ModemEvent, NetEvent};
 
 use crate::control::{SerialDirection, TimelineKind, TimelineSender};
 use crate::dial::Dialer;
@@ -170,6 +170,7 @@ pub fn spawn_module(
         None => None,
     };
     let mut config = options.config;
+    let seed = config.seed;
     let ufs = options.ufs_dir.map(UfsDir::new);
     if let Some(ufs) = &ufs {
         let saved = ufs.load().map_err(|source| ModuleError::Ufs {
@@ -192,14 +193,16 @@ pub fn spawn_module(
     } else {
         Modem::new(config, created)
     };
+    let mut links = Links::new(
+        Dialer::new(&options.hosts, options.connect_timeout),
+        events_tx,
+    );
+    links.set_seed(seed);
     // Boxed, so the task's future holds a pointer, not the module twice.
     let task = Box::new(ModuleTask {
         modem,
         port: port.into(),
-        links: Links::new(
-            Dialer::new(&options.hosts, options.connect_timeout),
-            events_tx,
-        ),
+        links,
         net_events: events_rx,
         control: control_rx,
         timeline: options.timeline,
@@ -558,6 +561,21 @@ impl ModuleTask {
                         client,
                         "link not attempted (+QMTOPEN: {client},-1): {reason}"
                     )
+                }
+                // Link toxics are the driver's (toxics.rs).
+                ModemEvent::FaultStarted {
+                    id,
+                    fault: Fault::Link(link),
+                } => {
+                    info!(fault = id.0, toxic = link.toxic.name(), client = ?link.client, direction = link.direction.as_str(), "link fault started");
+                    self.links.fault_started(id, &link);
+                }
+                ModemEvent::FaultEnded {
+                    id,
+                    fault: Fault::Link(_),
+                } => {
+                    info!(fault = id.0, "link fault ended");
+                    self.links.fault_ended(id);
                 }
                 other => debug!(?other, "module event this driver does not know"),
             }
