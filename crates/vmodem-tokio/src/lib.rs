@@ -68,6 +68,7 @@ mod dial;
 mod host;
 mod links;
 mod module;
+mod mqtt_tap;
 mod pty;
 mod reactor;
 mod stdio;

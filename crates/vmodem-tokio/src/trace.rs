@@ -44,6 +44,8 @@ use serde::Serialize;
 use tracing::warn;
 use vmodem_core::Instant;
 
+use crate::control::MqttPacket;
+
 /// Which way bytes went on the serial line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -217,6 +219,31 @@ impl Trace {
             text: &String::from_utf8_lossy(bytes),
             hex: &hex,
             redacted,
+        };
+        let mut line = serde_json::to_vec(&record)?;
+        line.push(b'\n');
+        self.out.write_all(&line).inspect_err(|e| {
+            warn!(error = %e, "cannot write the trace; tracing stops, the module goes on");
+        })
+    }
+}
+
+impl Trace {
+    /// Records one MQTT packet on a link (`mqtt_tap.rs`) as
+    /// `{"t_ms":…,"type":"mqtt",…}`; it carries no payload and no secret.
+    pub(crate) fn record_packet(&mut self, now: Instant, packet: &MqttPacket) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct PacketRecord<'a> {
+            t_ms: u64,
+            #[serde(rename = "type")]
+            kind: &'static str,
+            #[serde(flatten)]
+            packet: &'a MqttPacket,
+        }
+        let record = PacketRecord {
+            t_ms: now.as_millis(),
+            kind: "mqtt",
+            packet,
         };
         let mut line = serde_json::to_vec(&record)?;
         line.push(b'\n');

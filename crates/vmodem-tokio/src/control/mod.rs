@@ -12,4 +12,7 @@ mod registry;
 mod timeline;
 
 pub use registry::{ModuleEntry, Registry, TimelineReader, TIMELINE_CAPACITY};
-pub use timeline::{SerialDirection, TimelineEvent, TimelineKind, TimelineSender, MAX_EVENT_TEXT};
+pub use timeline::{
+    MqttDirection, MqttPacket, SerialDirection, TimelineEvent, TimelineKind, TimelineSender,
+    MAX_EVENT_TEXT,
+};
