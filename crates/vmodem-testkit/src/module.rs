@@ -229,6 +229,19 @@ impl TestModule {
         Urcs::new(self.client().subscribe_urcs())
     }
 
+    /// The running module's control handle (status, faults: issue 10).
+    pub fn control(&self) -> vmodem_tokio::ModuleControl {
+        self.handle
+            .as_ref()
+            .expect("the module is running")
+            .control()
+    }
+
+    /// The module's `--trace` file (serial bytes and MQTT packets, JSON lines).
+    pub fn trace_path(&self) -> &Path {
+        &self.trace
+    }
+
     /// The slave device, `/dev/pts/N`.
     pub fn path(&self) -> &Path {
         &self.path

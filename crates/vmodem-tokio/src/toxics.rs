@@ -271,6 +271,9 @@ pub(crate) struct ToxicTcp {
     cut: bool,
     /// Up slow_close: when the module's close goes through.
     close_at: Option<Instant>,
+    /// The peer closed while a down blackhole swallowed it: handed on when
+    /// the blackhole ends.
+    swallowed_eof: bool,
 }
 
 impl ToxicTcp {
@@ -290,6 +293,7 @@ impl ToxicTcp {
             cut_pending: false,
             cut: false,
             close_at: None,
+            swallowed_eof: false,
         };
         t.refresh();
         t
@@ -387,12 +391,24 @@ impl ToxicTcp {
     /// Reads what the socket has into the down line (toxics applied).
     fn fill_down(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         let mut buf = [0u8; READ_CHUNK];
+        if self.swallowed_eof {
+            if self.down.blackhole {
+                return Ok(());
+            }
+            self.swallowed_eof = false;
+            self.down_line.eof_at = Some(self.down_line.last_due.max(Instant::now()));
+        }
         while self.down_line.eof_at.is_none() && self.down_line.room() > 0 {
             let room = self.down_line.room().min(READ_CHUNK);
             let mut read = ReadBuf::new(&mut buf[..room]);
             match Pin::new(&mut self.tcp).poll_read(cx, &mut read) {
                 Poll::Pending => break,
                 Poll::Ready(Err(e)) => return Err(e),
+                Poll::Ready(Ok(())) if read.filled().is_empty() && self.down.blackhole => {
+                    // A blackhole swallows the close too: the link stays up.
+                    self.swallowed_eof = true;
+                    break;
+                }
                 Poll::Ready(Ok(())) if read.filled().is_empty() => {
                     let hold = self.down.slow_close.unwrap_or_default();
                     let at = self.down_line.last_due.max(Instant::now() + hold);
