@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use vmodem_client::{OpenResult, PacketResult};
 use vmodem_core::{Fault, FaultId};
-use vmodem_testkit::{within, TestModule};
+use vmodem_testkit::{within, Mosquitto, Observer, TestModule};
 use vmodem_tokio::EmbeddedBroker;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -298,6 +298,54 @@ async fn the_trace_records_connect_connack_publish_and_puback_with_their_ids() {
             (Some(1), Some(5))
         );
         assert!(packets.iter().all(|p| p["client"] == 0));
+        module.shutdown().await;
+    })
+    .await;
+}
+
+/// The broker's view (mosquitto, with an outside subscriber): nothing of a
+/// publish arrives while the upstream is a blackhole; the module's
+/// retransmission (`+QMTPUBEX: 0,1,1,1`, DUP) gets it there once it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_blackhole_hides_a_publish_from_mosquitto_until_a_retransmission_after_it() {
+    within(LIMIT, async {
+        let broker = Mosquitto::start().await;
+        let mut observer = Observer::connect(broker.addr(), "toxics-observer").await;
+        observer.subscribe("toxics/#", 1).await;
+        let module = TestModule::start().await;
+        let modem = module.client();
+        modem.qmt_cfg_timeout(0, 2, 3, true).await.expect("timeout");
+        assert_eq!(
+            modem
+                .qmt_open(0, "127.0.0.1", broker.port())
+                .await
+                .expect("AT+QMTOPEN"),
+            OpenResult::Opened
+        );
+        assert!(modem
+            .qmt_conn(0, "toxics-up", None, None)
+            .await
+            .expect("AT+QMTCONN")
+            .is_accepted());
+        let id = add_link_fault(&module, &[("toxic", "blackhole"), ("direction", "up")]).await;
+        let publish = modem.qmt_pubex(0, 1, 1, false, "toxics/hidden", b"payload");
+        let faults = async {
+            let early = observer
+                .next_message_within(Duration::from_millis(2500))
+                .await;
+            assert_eq!(early, None, "mosquitto got a blackholed publish");
+            end_fault(&module, id).await;
+            observer.expect_message().await
+        };
+        let (outcome, got) = tokio::join!(publish, faults);
+        let outcome = outcome.expect("AT+QMTPUBEX");
+        assert_eq!(outcome.result, PacketResult::Sent, "{outcome:?}");
+        assert!(outcome.retransmissions >= 1, "{outcome:?}");
+        assert_eq!(
+            (got.topic.as_str(), &got.payload[..]),
+            ("toxics/hidden", &b"payload"[..])
+        );
+        module.assert_serial_output_contains(b"\r\n+QMTPUBEX: 0,1,1,1\r\n");
         module.shutdown().await;
     })
     .await;
