@@ -19,6 +19,27 @@
 //!
 //! Chunk boundaries are whatever the transport delivered; they carry no meaning.
 //!
+//! MQTT packets on the module's links (issue 10 §4, `mqtt_tap.rs`) are records
+//! of their own on the same clock, told apart by `"type":"mqtt"` (the shape of
+//! the timeline's `mqtt` events, `GET /v1/events`, with `t_ms`):
+//!
+//! ```text
+//! {"t_ms":150,"type":"mqtt","client":0,"dir":"module_to_broker","packet":"CONNECT","size":20,"client_id":"dev1","keepalive":120,"clean":true}
+//! {"t_ms":151,"type":"mqtt","client":0,"dir":"broker_to_module","packet":"CONNACK","size":4,"rc":"0"}
+//! {"t_ms":160,"type":"mqtt","client":0,"dir":"module_to_broker","packet":"PUBLISH","pkid":1,"qos":1,"topic":"a/b","len":5,"size":14}
+//! ```
+//!
+//! - `client`: the `AT+QMTOPEN` index; `dir`: `module_to_broker` (recorded
+//!   when the module hands the packet to its link) or `broker_to_module`
+//!   (when its last byte was read); `packet`: the type, upper case.
+//! - `size`: the whole packet in bytes; `pkid`, `qos`, `topic` (SUBSCRIBE:
+//!   `filter@qos` space-separated), `len` (payload bytes), `retain`/`dup`
+//!   (only when set), `rc` (CONNACK's code, SUBACK's codes), `client_id`,
+//!   `keepalive`, `clean` (CONNECT), `error` (bytes that do not decode, or a
+//!   packet over 32 KiB gathered in pieces): each only where it applies.
+//! - Payloads and CONNECT's user name, password and will are never recorded.
+//!   The bytes are the plaintext MQTT above TLS.
+//!
 //! Secrets: unless [`Trace::create`] is told to keep them (`--trace-secrets`),
 //! the password of `AT+QMTCONN=<c>,"<id>","<user>","<password>"` and the
 //! device secret of `AT+QMTCFG="aliauth",<c>,"<pk>","<dn>","<secret>"` (app
