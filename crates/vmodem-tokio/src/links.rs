@@ -516,7 +516,10 @@ async fn open(
 ) -> Result<(Stream, Vec<u8>), ConnectError> {
     let Some(settings) = tls else {
         let tcp = dialer.dial(host, port).await?;
-        return Ok((Stream::Tcp(ToxicTcp::new(tcp, toxics, seed)), Vec::new()));
+        return Ok((
+            Stream::Tcp(Box::new(ToxicTcp::new(tcp, toxics, seed))),
+            Vec::new(),
+        ));
     };
     // Settings that cannot be honoured fail before any connection is made.
     let client = TlsClient::new(host, &settings).map_err(ConnectError::Tls)?;
@@ -545,7 +548,8 @@ enum Io {
 /// A link's connection: plain TCP, or TLS over TCP.
 #[derive(Debug)]
 enum Stream {
-    Tcp(ToxicTcp),
+    /// Boxed as the TLS stream is: a `ToxicTcp` with its lines is ~500 bytes.
+    Tcp(Box<ToxicTcp>),
     Tls(Box<TlsStream<ToxicTcp>>),
 }
 
@@ -560,7 +564,7 @@ impl Stream {
     /// The socket with its toxics, under TLS if any.
     fn socket_mut(&mut self) -> &mut ToxicTcp {
         match self {
-            Stream::Tcp(tcp) => tcp,
+            Stream::Tcp(tcp) => tcp.as_mut(),
             Stream::Tls(tls) => tls.get_mut().0,
         }
     }
@@ -573,7 +577,7 @@ impl AsyncRead for Stream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Stream::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Stream::Tcp(tcp) => Pin::new(tcp.as_mut()).poll_read(cx, buf),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
         }
     }
@@ -586,21 +590,21 @@ impl AsyncWrite for Stream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            Stream::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Stream::Tcp(tcp) => Pin::new(tcp.as_mut()).poll_write(cx, buf),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Stream::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            Stream::Tcp(tcp) => Pin::new(tcp.as_mut()).poll_flush(cx),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Stream::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Stream::Tcp(tcp) => Pin::new(tcp.as_mut()).poll_shutdown(cx),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
         }
     }

@@ -366,7 +366,7 @@ mod tests {
             keep_alive: 60,
             will: None,
             username: Some("u".into()),
-            password: Some(b"secret".to_vec().into()),
+            password: Some(b"secret".to_vec()),
         }));
         let got = feed_all(&mut tap, MqttDirection::ModuleToBroker, &[&connect]);
         assert_eq!(got[0].client_id.as_deref(), Some("dev1"));
