@@ -145,7 +145,7 @@ impl Links {
         self.faults.push((id, fault.clone()));
     }
 
-    /// A link fault ended: its toxic comes off (bytes it holds still go on, in order).
+    /// A link fault ended: its toxic comes off (bytes a latency held go on at once, in order).
     pub(crate) fn fault_ended(&mut self, id: FaultId) {
         if !self.faults.iter().any(|(f, _)| *f == id) {
             return;
@@ -990,5 +990,89 @@ mod tests {
             }
         }
         assert_eq!(got, 4 * READ_CHUNK);
+    }
+    fn link_fault(params: &[(&str, &str)]) -> LinkFault {
+        match vmodem_core::Fault::parse("link", params).unwrap() {
+            vmodem_core::Fault::Link(l) => l,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A held byte still counts: behind a long upstream latency the link takes
+    /// (reports written) at most `LINE_LIMIT` bytes, then no more, and the
+    /// bytes arrive whole and in order once the fault ends.
+    #[tokio::test]
+    async fn an_upstream_latency_holds_at_most_its_line_and_then_pushes_back() {
+        let (mut links, mut events, mut peer) = open_link().await;
+        let slow = link_fault(&[
+            ("toxic", "latency"),
+            ("latency_ms", "60000"),
+            ("direction", "up"),
+        ]);
+        links.fault_started(FaultId(1), &slow);
+        let total = 3 * toxics::LINE_LIMIT;
+        let want: Vec<u8> = (0..total).map(|i| (i % 251) as u8).collect();
+        for chunk in want.chunks(1000) {
+            links.handle(NetAction::Send {
+                link: LINK,
+                data: chunk.to_vec(),
+            });
+        }
+        let mut written = 0;
+        while let Ok(Some(NetEvent::Written { len, .. })) =
+            tokio::time::timeout(Duration::from_millis(300), events.recv()).await
+        {
+            written += len;
+        }
+        assert_eq!(written, toxics::LINE_LIMIT, "taken behind the latency");
+        let mut early = [0u8; 1];
+        let nothing = tokio::time::timeout(Duration::from_millis(100), peer.read(&mut early)).await;
+        assert!(nothing.is_err(), "a byte got past a 60 s latency");
+
+        links.fault_ended(FaultId(1));
+        let reader = tokio::spawn(async move {
+            let mut got = vec![0u8; total];
+            peer.read_exact(&mut got).await.unwrap();
+            got
+        });
+        // Ended: what was held goes on at once, then the rest.
+        while written < total {
+            match tokio::time::timeout(PATIENCE, events.recv())
+                .await
+                .unwrap()
+                .unwrap()
+            {
+                NetEvent::Written { len, .. } => written += len,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(reader.await.unwrap() == want, "in order, nothing lost");
+    }
+
+    /// A link opened while a fault lasts gets it; a downstream blackhole
+    /// swallows the bytes and the peer's close, and the close comes after it ends.
+    #[tokio::test]
+    async fn a_link_opened_during_a_blackhole_gets_it_and_sees_the_close_only_after() {
+        let (listener, port) = listener().await;
+        let (mut links, mut events) = links_with_hosts(&[]);
+        let hole = link_fault(&[
+            ("toxic", "blackhole"),
+            ("client", "0"),
+            ("direction", "down"),
+        ]);
+        links.fault_started(FaultId(7), &hole);
+        connect(&mut links, "127.0.0.1", port);
+        let (mut peer, _) = listener.accept().await.unwrap();
+        assert_eq!(next(&mut events).await, NetEvent::Connected { link: LINK });
+        peer.write_all(b"lost").await.unwrap();
+        drop(peer);
+        let early = next_within(&mut events, Duration::from_millis(300)).await;
+        assert!(early.is_none(), "through a blackhole: {early:?}");
+        links.fault_ended(FaultId(7));
+        let cause = CloseCause::PeerClosed;
+        assert_eq!(
+            next(&mut events).await,
+            NetEvent::Closed { link: LINK, cause }
+        );
     }
 }

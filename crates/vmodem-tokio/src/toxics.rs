@@ -348,6 +348,17 @@ impl ToxicTcp {
             self.rng ^= id.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         }
         drop(active);
+        // A latency that ends lets what it holds go on at once, in order (as
+        // toxiproxy's latency toxic hands on its chunk when it is removed).
+        let now = Instant::now();
+        for (line, toxics) in [(&mut self.up_line, &up), (&mut self.down_line, &down)] {
+            if toxics.latency.is_none() {
+                for (due, _) in &mut line.chunks {
+                    *due = (*due).min(now);
+                }
+                line.last_due = line.last_due.min(now);
+            }
+        }
         self.any = up.any() || down.any() || reset;
         (self.up, self.down, self.reset) = (up, down, reset);
     }
