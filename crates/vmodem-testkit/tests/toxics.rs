@@ -350,3 +350,43 @@ async fn an_upstream_blackhole_hides_a_publish_from_mosquitto_until_a_retransmis
     })
     .await;
 }
+
+/// The same packets reach the timeline (`GET /v1/events`) as `mqtt` events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeline_carries_the_links_packets_as_mqtt_events() {
+    use vmodem_tokio::control::{MqttDirection, Registry, TimelineKind};
+    within(LIMIT, async {
+        let broker = broker().await;
+        let registry = Registry::new();
+        let mut reader = registry.subscribe();
+        let module = TestModule::builder()
+            .timeline(registry.timeline_sender(4))
+            .start()
+            .await;
+        connected(&module, &broker, "timeline").await;
+        timed_publish(&module, 9, b"hi").await;
+        let mut seen = Vec::new();
+        while seen.len() < 4 {
+            let event = reader.next().await.expect("the registry lives");
+            // As the SSE stream sends it: flat, with a type tag.
+            let json = serde_json::to_value(&event).unwrap();
+            if let TimelineKind::Mqtt(p) = event.kind {
+                assert_eq!((event.module, p.client), (4, 0));
+                seen.push((p.dir, p.packet, p.pkid, json["type"].clone()));
+            }
+        }
+        use MqttDirection::{BrokerToModule as Down, ModuleToBroker as Up};
+        let mqtt = serde_json::Value::from("mqtt");
+        assert_eq!(
+            seen,
+            [
+                (Up, "CONNECT", None, mqtt.clone()),
+                (Down, "CONNACK", None, mqtt.clone()),
+                (Up, "PUBLISH", Some(9), mqtt.clone()),
+                (Down, "PUBACK", Some(9), mqtt),
+            ]
+        );
+        module.shutdown().await;
+    })
+    .await;
+}
