@@ -390,3 +390,62 @@ async fn the_timeline_carries_the_links_packets_as_mqtt_events() {
     })
     .await;
 }
+
+/// Toxics act on the TCP bytes under TLS: a latency set before `AT+QMTOPEN`
+/// slows the TLS handshake itself (at least one round trip), and the packet
+/// records are still the plaintext MQTT (topic, ids) above TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_acts_under_tls_on_the_handshake_and_the_trace_shows_plaintext_packets() {
+    use vmodem_client::SecLevel;
+    use vmodem_testkit::{MosquittoTls, TestPki};
+    within(LIMIT, async {
+        let pki = TestPki::new("toxics CA");
+        let server = pki.server(&["127.0.0.1"]);
+        let broker = MosquittoTls::start(&pki, &server, false).await;
+        let module = TestModule::start().await;
+        let modem = module.client();
+        modem
+            .qsslcfg_seclevel(0, SecLevel::None)
+            .await
+            .expect("seclevel");
+        modem
+            .qmt_cfg_ssl(0, Some(0))
+            .await
+            .expect("AT+QMTCFG=\"ssl\"");
+        add_link_fault(&module, &[("toxic", "latency"), ("latency_ms", "250")]).await;
+        let start = Instant::now();
+        assert_eq!(
+            modem
+                .qmt_open(0, "127.0.0.1", broker.tls_port)
+                .await
+                .expect("AT+QMTOPEN")
+                .code(),
+            0
+        );
+        let handshake = start.elapsed();
+        // ClientHello up, ServerHello down: one round trip at least.
+        assert!(
+            handshake >= Duration::from_millis(500),
+            "TLS open took {handshake:?}"
+        );
+        assert!(modem
+            .qmt_conn(0, "toxics-tls", None, None)
+            .await
+            .expect("AT+QMTCONN")
+            .is_accepted());
+        let took = timed_publish(&module, 5, b"under tls").await;
+        assert!(took >= Duration::from_millis(500), "{took:?}");
+        let text = std::fs::read_to_string(module.trace_path()).expect("the trace");
+        let publish = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|r| r["type"] == "mqtt" && r["packet"] == "PUBLISH")
+            .expect("a PUBLISH record");
+        assert_eq!(
+            (publish["pkid"].as_u64(), publish["topic"].as_str()),
+            (Some(5), Some("toxics/t"))
+        );
+        module.shutdown().await;
+    })
+    .await;
+}
