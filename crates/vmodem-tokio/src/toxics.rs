@@ -543,6 +543,30 @@ impl AsyncWrite for ToxicTcp {
         Poll::Ready(Ok(if spent { buf.len() } else { n }))
     }
 
+    /// Without toxics, vectored writes go to the socket as one (rustls writes
+    /// a TLS flight of several records so: as separate writes a server that
+    /// refuses the first record would reset the link under the others).
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.refresh();
+        if !this.any && this.up_line.chunks.is_empty() && !this.cut && !this.cut_pending {
+            return Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs);
+        }
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &**b);
+        Pin::new(this).poll_write(cx, first)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.refresh();
