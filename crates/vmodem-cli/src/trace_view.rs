@@ -8,14 +8,16 @@
 //! ```text
 //!    0.000  host   → module  AT+QMTOPEN=0,"127.0.0.1",1883
 //!    0.002  host   ← module  OK
-//!    0.150  module → broker  [0] CONNECT id=dev1 keepalive=60 (31 B)
+//!    0.150  module → broker  [0] CONNECT client_id=dev1 keepalive=60 clean=true (31 B)
 //!    0.151  module ← broker  [0] CONNACK rc=0 (4 B)
+//!    0.160  module → broker  [0] PUBLISH pkid=1 qos=1 topic=a/b len=5 (14 B)
 //!    0.151  host   ← module  +QMTCONN: 0,0,0
 //!    1.151  fault start #1 network_loss stat=0
 //! ```
 //!
-//! Serial records are split at line ends so each AT line stands alone. Records
-//! of other shapes (MQTT packets `{"packet":…}`, faults `{"fault":…}`) are shown
+//! Serial records are split at line ends so each AT line stands alone. MQTT
+//! packet records (`{"type":"mqtt",…}`, `vmodem-tokio/src/trace.rs`) show
+//! their fields in a fixed order. Records of other shapes (faults `{"fault":…}`) are shown
 //! from their fields; an unknown record is printed raw rather than dropped, so
 //! the transcript never hides what the file holds.
 
@@ -98,6 +100,9 @@ fn render(r: &Value) -> Vec<String> {
                 .collect();
         }
     }
+    if s("type") == Some("mqtt") {
+        return vec![mqtt_line(r)];
+    }
     if let Some(p) = r.get("packet") {
         let arrow = match s("dir") {
             Some("module_to_broker") => "module → broker",
@@ -170,6 +175,50 @@ fn render(r: &Value) -> Vec<String> {
         return vec![line];
     }
     vec![format!("? {r}")]
+}
+
+/// The fields of an MQTT packet record, in the order they are shown.
+const MQTT_FIELDS: &[&str] = &[
+    "pkid",
+    "qos",
+    "topic",
+    "len",
+    "retain",
+    "dup",
+    "rc",
+    "client_id",
+    "keepalive",
+    "clean",
+    "error",
+];
+
+/// `module → broker  [0] PUBLISH pkid=1 qos=1 topic=a/b len=5 (14 B)`.
+fn mqtt_line(r: &Value) -> String {
+    let arrow = match r.get("dir").and_then(Value::as_str) {
+        Some("module_to_broker") => "module → broker",
+        Some("broker_to_module") => "module ← broker",
+        _ => "module ? broker",
+    };
+    let client = r
+        .get("client")
+        .and_then(Value::as_u64)
+        .map_or(String::new(), |c| format!("[{c}] "));
+    let packet = r.get("packet").and_then(Value::as_str).unwrap_or("?");
+    let mut line = format!("{arrow}  {client}{packet}");
+    for k in MQTT_FIELDS {
+        if let Some(v) = r.get(*k) {
+            let v = v.as_str().map_or(v.to_string(), str::to_owned);
+            if v.contains(' ') || v.is_empty() {
+                let _ = write!(line, " {k}={v:?}");
+            } else {
+                let _ = write!(line, " {k}={v}");
+            }
+        }
+    }
+    if let Some(n) = r.get("size") {
+        let _ = write!(line, " ({n} B)");
+    }
+    line
 }
 
 fn serial_arrow(dir: &str) -> Option<&'static str> {
@@ -256,5 +305,21 @@ mod tests {
             vec!["scenario step[0] fired: fault #1 network_loss, due at 8.748"]
         );
         assert_eq!(lines(r#"{"x":1}"#), vec![r#"? {"x":1}"#]);
+    }
+
+    #[test]
+    fn mqtt_records_as_vmodem_run_writes_them() {
+        assert_eq!(
+            lines(
+                r#"{"t_ms":5,"type":"mqtt","client":1,"dir":"module_to_broker","packet":"PUBLISH","pkid":7,"qos":1,"topic":"a/b","len":5,"size":14,"retain":true}"#
+            ),
+            vec!["module → broker  [1] PUBLISH pkid=7 qos=1 topic=a/b len=5 retain=true (14 B)"]
+        );
+        assert_eq!(
+            lines(
+                r#"{"t_ms":5,"type":"mqtt","client":0,"dir":"broker_to_module","packet":"SUBACK","pkid":2,"rc":"1 128","size":6}"#
+            ),
+            vec![r#"module ← broker  [0] SUBACK pkid=2 rc="1 128" (6 B)"#]
+        );
     }
 }

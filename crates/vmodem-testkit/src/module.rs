@@ -62,6 +62,7 @@ pub struct TestModuleBuilder {
     connect_timeout: Duration,
     timeout_scale: f64,
     attach_client: bool,
+    timeline: Option<vmodem_tokio::control::TimelineSender>,
 }
 
 impl Default for TestModuleBuilder {
@@ -78,11 +79,19 @@ impl Default for TestModuleBuilder {
             // 2-core CI machine running several modules and brokers.
             timeout_scale: 10.0,
             attach_client: true,
+            timeline: None,
         }
     }
 }
 
 impl TestModuleBuilder {
+    /// Publish the module's timeline events (serial, MQTT packets) here.
+    #[must_use]
+    pub fn timeline(mut self, sender: vmodem_tokio::control::TimelineSender) -> Self {
+        self.timeline = Some(sender);
+        self
+    }
+
     /// The model to imitate (default EC25).
     #[must_use]
     pub fn model(mut self, model: Model) -> Self {
@@ -170,6 +179,7 @@ impl TestModuleBuilder {
             hosts: self.hosts,
             connect_timeout: self.connect_timeout,
             trace: Some(trace.clone()),
+            timeline: self.timeline,
             ..ModuleOptions::default()
         };
         let handle = spawn_module(port, options).expect("spawn the module");
@@ -236,6 +246,11 @@ impl TestModule {
     /// A view of the client's URCs from now on.
     pub fn urcs(&self) -> Urcs {
         Urcs::new(self.client().subscribe_urcs())
+    }
+
+    /// The module's `--trace` file (serial bytes and MQTT packets, JSON lines).
+    pub fn trace_path(&self) -> &Path {
+        &self.trace
     }
 
     /// The slave device, `/dev/pts/N`.

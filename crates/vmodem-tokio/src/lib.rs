@@ -69,6 +69,7 @@ mod fault_log;
 mod host;
 mod links;
 mod module;
+mod mqtt_tap;
 mod pty;
 mod reactor;
 mod stdio;
@@ -76,6 +77,7 @@ mod symlink;
 mod tcp_serial;
 mod termios;
 mod tls;
+mod toxics;
 mod trace;
 mod ufs;
 

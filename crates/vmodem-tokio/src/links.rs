@@ -24,6 +24,13 @@
 //! A TLS link ([`crate::tls`]) is a TCP link with a handshake after the
 //! connect; from then on it carries plaintext through the same code, so
 //! pausing, closing, failed writes and write reports behave exactly as on TCP.
+//!
+//! Link faults (issue 10, `link`): every link's socket is a
+//! [`ToxicTcp`](crate::toxics::ToxicTcp), under TLS; [`Links::fault_started`]
+//! puts a fault's toxic on the matching links and remembers it for the links
+//! opened while it lasts, [`Links::fault_ended`] takes it off. A `reset`
+//! toxic ends the link here, as a peer's RST would ([`CloseCause::Reset`]),
+//! and the socket is closed with SO_LINGER 0, so the broker sees an RST too.
 
 use std::collections::HashMap;
 use std::future::poll_fn;
@@ -34,14 +41,16 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_rustls::client::TlsStream;
 use tracing::{debug, info, warn};
-use vmodem_core::{CloseCause, ConnectError, LinkId, NetAction, NetEvent, TlsSettings};
+use vmodem_core::{
+    CloseCause, ConnectError, FaultId, LinkFault, LinkId, NetAction, NetEvent, TlsSettings,
+};
 
 use crate::dial::Dialer;
 use crate::tls::TlsClient;
+use crate::toxics::{self, LinkToxics, ToxicTcp};
 
 /// How long a link the core closed may take to write out what it was sent
 /// before the FIN; an MQTT DISCONNECT sent just before the close must go out.
@@ -76,6 +85,8 @@ struct LinkHandle {
     shared: Arc<Mutex<Shared>>,
     /// Wakes the task after a change; full means a wake-up is pending already.
     wake: mpsc::Sender<()>,
+    /// The link faults on this link (read by its socket).
+    toxics: Arc<LinkToxics>,
 }
 
 impl LinkHandle {
@@ -99,6 +110,11 @@ pub(crate) struct Links {
     open: HashMap<LinkId, LinkHandle>,
     dialer: Arc<Dialer>,
     events: mpsc::Sender<NetEvent>,
+    /// Link faults in force, for the links opened while they last; empty
+    /// (no allocation) when there are none.
+    faults: Vec<(FaultId, LinkFault)>,
+    /// Seeds the toxics' jitter (the module's seed).
+    seed: u64,
 }
 
 impl Links {
@@ -107,6 +123,40 @@ impl Links {
             open: HashMap::new(),
             dialer: Arc::new(dialer),
             events,
+            faults: Vec::new(),
+            seed: 0,
+        }
+    }
+
+    /// Seeds the jitter of latency toxics, so the same seed gives the same delays.
+    pub(crate) fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+    }
+
+    /// A link fault started: its toxic goes on every open link of its client
+    /// (all clients when it names none) and on links opened while it lasts.
+    pub(crate) fn fault_started(&mut self, id: FaultId, fault: &LinkFault) {
+        for (link, handle) in &self.open {
+            if toxics::applies(fault, link.client()) {
+                handle.toxics.add(id, fault.toxic.clone(), fault.direction);
+                let _ = handle.wake.try_send(());
+            }
+        }
+        self.faults.push((id, fault.clone()));
+    }
+
+    /// A link fault ended: its toxic comes off (bytes a latency held go on at once, in order).
+    pub(crate) fn fault_ended(&mut self, id: FaultId) {
+        if !self.faults.iter().any(|(f, _)| *f == id) {
+            return;
+        }
+        self.faults.retain(|(f, _)| *f != id);
+        for handle in self.open.values() {
+            handle.toxics.remove(id);
+            let _ = handle.wake.try_send(());
+        }
+        if self.faults.is_empty() {
+            self.faults = Vec::new();
         }
     }
 
@@ -163,9 +213,16 @@ impl Links {
         self.open.retain(|_, handle| !handle.wake.is_closed());
         let shared = Arc::new(Mutex::new(Shared::default()));
         let (wake, woken) = mpsc::channel(1);
+        let toxics = Arc::new(LinkToxics::default());
+        for (id, fault) in &self.faults {
+            if toxics::applies(fault, link.client()) {
+                toxics.add(*id, fault.toxic.clone(), fault.direction);
+            }
+        }
         let handle = LinkHandle {
             shared: shared.clone(),
             wake,
+            toxics: toxics.clone(),
         };
         if self.open.insert(link, handle).is_some() {
             warn!(
@@ -181,7 +238,10 @@ impl Links {
             sending: Vec::new(),
             unflushed: false,
         };
-        tokio::spawn(task.run(self.dialer.clone(), host, port, tls));
+        // The jitter of each link draws from its own sequence.
+        let seed = self.seed ^ (u64::from(link.client()) << 32) ^ u64::from(link.generation());
+        let socket = (toxics, seed);
+        tokio::spawn(task.run(self.dialer.clone(), host, port, tls, socket));
     }
 }
 
@@ -211,10 +271,17 @@ enum End {
 }
 
 impl LinkTask {
-    async fn run(mut self, dialer: Arc<Dialer>, host: String, port: u16, tls: Option<TlsSettings>) {
+    async fn run(
+        mut self,
+        dialer: Arc<Dialer>,
+        host: String,
+        port: u16,
+        tls: Option<TlsSettings>,
+        socket: (Arc<LinkToxics>, u64),
+    ) {
         let link = self.link;
         let context = tls.as_ref().map(|tls| tls.context);
-        let connect = open(&dialer, &host, port, tls);
+        let connect = open(&dialer, &host, port, tls, socket);
         tokio::pin!(connect);
         // What the core asks meanwhile (sends, pauses) waits in the shared state.
         let (mut stream, early_data) = loop {
@@ -338,6 +405,10 @@ impl LinkTask {
                 Poll::Pending => break,
             }
         }
+        if stream.socket_mut().reset_due() {
+            // A reset toxic: the link ends now, as by a peer's RST.
+            return Poll::Ready(Io::ReadFailed(io::ErrorKind::ConnectionReset.into()));
+        }
         match self.poll_write(cx, stream) {
             Poll::Ready(Ok(0)) => {}
             Poll::Ready(Ok(n)) => return Poll::Ready(Io::Written(n)),
@@ -441,14 +512,18 @@ async fn open(
     host: &str,
     port: u16,
     tls: Option<TlsSettings>,
+    (toxics, seed): (Arc<LinkToxics>, u64),
 ) -> Result<(Stream, Vec<u8>), ConnectError> {
     let Some(settings) = tls else {
         let tcp = dialer.dial(host, port).await?;
-        return Ok((Stream::Tcp(tcp), Vec::new()));
+        return Ok((
+            Stream::Tcp(Box::new(ToxicTcp::new(tcp, toxics, seed))),
+            Vec::new(),
+        ));
     };
     // Settings that cannot be honoured fail before any connection is made.
     let client = TlsClient::new(host, &settings).map_err(ConnectError::Tls)?;
-    let tcp = dialer.dial(host, port).await?;
+    let tcp = ToxicTcp::new(dialer.dial(host, port).await?, toxics, seed);
     let established = client.handshake(tcp).await.map_err(ConnectError::Tls)?;
     Ok((
         Stream::Tls(Box::new(established.stream)),
@@ -473,15 +548,24 @@ enum Io {
 /// A link's connection: plain TCP, or TLS over TCP.
 #[derive(Debug)]
 enum Stream {
-    Tcp(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    /// Boxed as the TLS stream is: a `ToxicTcp` with its lines is ~500 bytes.
+    Tcp(Box<ToxicTcp>),
+    Tls(Box<TlsStream<ToxicTcp>>),
 }
 
 impl Stream {
     fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
         match self {
-            Stream::Tcp(tcp) => tcp.peer_addr(),
-            Stream::Tls(tls) => tls.get_ref().0.peer_addr(),
+            Stream::Tcp(tcp) => tcp.tcp().peer_addr(),
+            Stream::Tls(tls) => tls.get_ref().0.tcp().peer_addr(),
+        }
+    }
+
+    /// The socket with its toxics, under TLS if any.
+    fn socket_mut(&mut self) -> &mut ToxicTcp {
+        match self {
+            Stream::Tcp(tcp) => tcp.as_mut(),
+            Stream::Tls(tls) => tls.get_mut().0,
         }
     }
 }
@@ -493,7 +577,7 @@ impl AsyncRead for Stream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Stream::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Stream::Tcp(tcp) => Pin::new(tcp.as_mut()).poll_read(cx, buf),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
         }
     }
@@ -506,21 +590,21 @@ impl AsyncWrite for Stream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            Stream::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Stream::Tcp(tcp) => Pin::new(tcp.as_mut()).poll_write(cx, buf),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Stream::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            Stream::Tcp(tcp) => Pin::new(tcp.as_mut()).poll_flush(cx),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Stream::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Stream::Tcp(tcp) => Pin::new(tcp.as_mut()).poll_shutdown(cx),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
         }
     }
@@ -531,7 +615,7 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
 
@@ -906,5 +990,89 @@ mod tests {
             }
         }
         assert_eq!(got, 4 * READ_CHUNK);
+    }
+    fn link_fault(params: &[(&str, &str)]) -> LinkFault {
+        match vmodem_core::Fault::parse("link", params).unwrap() {
+            vmodem_core::Fault::Link(l) => l,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A held byte still counts: behind a long upstream latency the link takes
+    /// (reports written) at most `LINE_LIMIT` bytes, then no more, and the
+    /// bytes arrive whole and in order once the fault ends.
+    #[tokio::test]
+    async fn an_upstream_latency_holds_at_most_its_line_and_then_pushes_back() {
+        let (mut links, mut events, mut peer) = open_link().await;
+        let slow = link_fault(&[
+            ("toxic", "latency"),
+            ("latency_ms", "60000"),
+            ("direction", "up"),
+        ]);
+        links.fault_started(FaultId(1), &slow);
+        let total = 3 * toxics::LINE_LIMIT;
+        let want: Vec<u8> = (0..total).map(|i| (i % 251) as u8).collect();
+        for chunk in want.chunks(1000) {
+            links.handle(NetAction::Send {
+                link: LINK,
+                data: chunk.to_vec(),
+            });
+        }
+        let mut written = 0;
+        while let Ok(Some(NetEvent::Written { len, .. })) =
+            tokio::time::timeout(Duration::from_millis(300), events.recv()).await
+        {
+            written += len;
+        }
+        assert_eq!(written, toxics::LINE_LIMIT, "taken behind the latency");
+        let mut early = [0u8; 1];
+        let nothing = tokio::time::timeout(Duration::from_millis(100), peer.read(&mut early)).await;
+        assert!(nothing.is_err(), "a byte got past a 60 s latency");
+
+        links.fault_ended(FaultId(1));
+        let reader = tokio::spawn(async move {
+            let mut got = vec![0u8; total];
+            peer.read_exact(&mut got).await.unwrap();
+            got
+        });
+        // Ended: what was held goes on at once, then the rest.
+        while written < total {
+            match tokio::time::timeout(PATIENCE, events.recv())
+                .await
+                .unwrap()
+                .unwrap()
+            {
+                NetEvent::Written { len, .. } => written += len,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(reader.await.unwrap() == want, "in order, nothing lost");
+    }
+
+    /// A link opened while a fault lasts gets it; a downstream blackhole
+    /// swallows the bytes and the peer's close, and the close comes after it ends.
+    #[tokio::test]
+    async fn a_link_opened_during_a_blackhole_gets_it_and_sees_the_close_only_after() {
+        let (listener, port) = listener().await;
+        let (mut links, mut events) = links_with_hosts(&[]);
+        let hole = link_fault(&[
+            ("toxic", "blackhole"),
+            ("client", "0"),
+            ("direction", "down"),
+        ]);
+        links.fault_started(FaultId(7), &hole);
+        connect(&mut links, "127.0.0.1", port);
+        let (mut peer, _) = listener.accept().await.unwrap();
+        assert_eq!(next(&mut events).await, NetEvent::Connected { link: LINK });
+        peer.write_all(b"lost").await.unwrap();
+        drop(peer);
+        let early = next_within(&mut events, Duration::from_millis(300)).await;
+        assert!(early.is_none(), "through a blackhole: {early:?}");
+        links.fault_ended(FaultId(7));
+        let cause = CloseCause::PeerClosed;
+        assert_eq!(
+            next(&mut events).await,
+            NetEvent::Closed { link: LINK, cause }
+        );
     }
 }

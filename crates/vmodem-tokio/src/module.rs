@@ -29,13 +29,14 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, info};
-use vmodem_core::{Config, Instant, Modem, ModemEvent, NetEvent};
+use vmodem_core::{Config, Fault, Instant, LinkId, Modem, ModemEvent, NetAction, NetEvent};
 
-use crate::control::{SerialDirection, TimelineKind, TimelineSender};
+use crate::control::{MqttDirection, SerialDirection, TimelineKind, TimelineSender};
 use crate::dial::Dialer;
 use crate::fault_log::{fault_record, scenario_record, Record};
 use crate::host::HostPort;
 use crate::links::Links;
+use crate::mqtt_tap::MqttTap;
 use crate::trace::{Direction, Trace};
 use crate::ufs::UfsDir;
 
@@ -182,6 +183,7 @@ pub fn spawn_module(
         None => None,
     };
     let mut config = options.config;
+    let seed = config.seed;
     let ufs = options.ufs_dir.map(UfsDir::new);
     if let Some(ufs) = &ufs {
         let saved = ufs.load().map_err(|source| ModuleError::Ufs {
@@ -204,14 +206,16 @@ pub fn spawn_module(
     } else {
         Modem::new(config, created)
     };
+    let mut links = Links::new(
+        Dialer::new(&options.hosts, options.connect_timeout),
+        events_tx,
+    );
+    links.set_seed(seed);
     // Boxed, so the task's future holds a pointer, not the module twice.
     let task = Box::new(ModuleTask {
         modem,
         port: port.into(),
-        links: Links::new(
-            Dialer::new(&options.hosts, options.connect_timeout),
-            events_tx,
-        ),
+        links,
         net_events: events_rx,
         control: control_rx,
         timeline: options.timeline,
@@ -232,6 +236,7 @@ pub fn spawn_module(
         traced: 0,
         unflushed: false,
         read_first: false,
+        tap: None,
     });
     Ok(ModuleHandle {
         control: ModuleControl { tx: control_tx },
@@ -376,6 +381,9 @@ struct ModuleTask {
     /// Poll the port's read side before its write side this time (they take
     /// turns, so neither a fast host's input nor a flood of output starves the other).
     read_first: bool,
+    /// MQTT packets on the links, for the trace and the timeline; made when
+    /// first needed (`mqtt_tap.rs`).
+    tap: Option<Box<MqttTap>>,
 }
 
 /// What the host port did.
@@ -490,6 +498,7 @@ impl ModuleTask {
                 }
                 Some(event) = self.net_events.recv() => {
                     let now = self.clock.now();
+                    self.tap_event(now, &event);
                     let received = match &event {
                         NetEvent::Received { link, .. } => Some(*link),
                         _ => None,
@@ -628,10 +637,64 @@ impl ModuleTask {
         let _ = self.port.flush().await;
     }
 
+    /// Records the MQTT packets of what the core sends (`mqtt_tap.rs`).
+    fn tap_action(&mut self, action: &NetAction) {
+        match action {
+            NetAction::Send { link, data } => {
+                let now = self.clock.now();
+                self.tap_bytes(now, *link, MqttDirection::ModuleToBroker, data);
+            }
+            NetAction::Connect { link, .. } | NetAction::Close { link } => {
+                if let Some(tap) = &mut self.tap {
+                    tap.forget(*link);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Records the MQTT packets of what a link read (`mqtt_tap.rs`).
+    fn tap_event(&mut self, now: Instant, event: &NetEvent) {
+        match event {
+            NetEvent::Received { link, data } => {
+                self.tap_bytes(now, *link, MqttDirection::BrokerToModule, data)
+            }
+            NetEvent::Closed { link, .. } | NetEvent::ConnectFailed { link, .. } => {
+                if let Some(tap) = &mut self.tap {
+                    tap.forget(*link);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Nothing without a trace or a timeline; boundaries only while nobody
+    /// listens to the timeline and there is no trace.
+    fn tap_bytes(&mut self, now: Instant, link: LinkId, dir: MqttDirection, data: &[u8]) {
+        if self.trace.is_none() && self.timeline.is_none() {
+            return;
+        }
+        let listened = self.timeline.as_ref().filter(|t| t.is_listened());
+        let decode = self.trace.is_some() || listened.is_some();
+        let trace = &mut self.trace;
+        let tap = self.tap.get_or_insert_with(Box::default);
+        tap.feed(link, dir, data, decode, &mut |packet| {
+            if let Some(t) = trace {
+                if t.record_packet(now, &packet).is_err() {
+                    *trace = None;
+                }
+            }
+            if let Some(timeline) = listened {
+                timeline.publish(now.as_millis(), TimelineKind::Mqtt(packet));
+            }
+        });
+    }
+
     /// Drains the core in the documented order after an input: network
     /// actions, then events (output goes out through the port arm).
     fn drain(&mut self) {
         while let Some(action) = self.modem.poll_net_action() {
+            self.tap_action(&action);
             self.links.handle(action);
         }
         while let Some(event) = self.modem.poll_event() {
@@ -666,6 +729,21 @@ impl ModuleTask {
                         client,
                         "link not attempted (+QMTOPEN: {client},-1): {reason}"
                     )
+                }
+                // Link toxics are the driver's (toxics.rs).
+                ModemEvent::FaultStarted {
+                    id,
+                    fault: Fault::Link(link),
+                } => {
+                    info!(fault = id.0, toxic = link.toxic.name(), client = ?link.client, direction = link.direction.as_str(), "link fault started");
+                    self.links.fault_started(id, &link);
+                }
+                ModemEvent::FaultEnded {
+                    id,
+                    fault: Fault::Link(_),
+                } => {
+                    info!(fault = id.0, "link fault ended");
+                    self.links.fault_ended(id);
                 }
                 other => debug!(?other, "module event this driver does not know"),
             }
@@ -805,6 +883,7 @@ mod tests {
             traced: 0,
             unflushed: false,
             read_first: false,
+            tap: None,
         });
         let (_stop_tx, stop_rx) = oneshot::channel();
         let future = task.run(true, stop_rx);

@@ -61,7 +61,7 @@ use rustls::{
     AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, NamedGroup,
     ProtocolVersion, RootCertStore, SignatureScheme, SupportedProtocolVersion,
 };
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
@@ -96,8 +96,8 @@ impl fmt::Debug for TlsClient {
 
 /// A TLS link, open, and any application data the server sent while the
 /// handshake was being confirmed.
-pub(crate) struct Established {
-    pub(crate) stream: TlsStream<TcpStream>,
+pub(crate) struct Established<S = TcpStream> {
+    pub(crate) stream: TlsStream<S>,
     pub(crate) early_data: Vec<u8>,
 }
 
@@ -190,9 +190,13 @@ impl TlsClient {
         })
     }
 
-    /// Runs the handshake on `tcp`, within `negotiatetime`. `Err` is the
-    /// reason, in words for the log.
-    pub(crate) async fn handshake(&self, tcp: TcpStream) -> Result<Established, String> {
+    /// Runs the handshake on `tcp` (a link's socket, with its toxics: they
+    /// act under TLS), within `negotiatetime`. `Err` is the reason, in words
+    /// for the log.
+    pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        tcp: S,
+    ) -> Result<Established<S>, String> {
         let deadline = tokio::time::Instant::now() + self.negotiate_timeout;
         let connector = TlsConnector::from(self.config.clone());
         let connect = connector.connect(self.server_name.clone(), tcp);
@@ -290,8 +294,8 @@ impl TlsClient {
 /// Waits for the server's first word after a TLS 1.3 handshake: `Ok(data)`
 /// when it sent a session ticket (no data) or data, `Err` when it sent an
 /// alert or closed.
-async fn confirm_accepted(
-    stream: &mut TlsStream<TcpStream>,
+async fn confirm_accepted<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut TlsStream<S>,
     signals: &Signals,
 ) -> io::Result<Vec<u8>> {
     poll_fn(|cx| {

@@ -19,6 +19,27 @@
 //!
 //! Chunk boundaries are whatever the transport delivered; they carry no meaning.
 //!
+//! MQTT packets on the module's links (issue 10 §4, `mqtt_tap.rs`) are records
+//! of their own on the same clock, told apart by `"type":"mqtt"` (the shape of
+//! the timeline's `mqtt` events, `GET /v1/events`, with `t_ms`):
+//!
+//! ```text
+//! {"t_ms":150,"type":"mqtt","client":0,"dir":"module_to_broker","packet":"CONNECT","size":20,"client_id":"dev1","keepalive":120,"clean":true}
+//! {"t_ms":151,"type":"mqtt","client":0,"dir":"broker_to_module","packet":"CONNACK","size":4,"rc":"0"}
+//! {"t_ms":160,"type":"mqtt","client":0,"dir":"module_to_broker","packet":"PUBLISH","pkid":1,"qos":1,"topic":"a/b","len":5,"size":14}
+//! ```
+//!
+//! - `client`: the `AT+QMTOPEN` index; `dir`: `module_to_broker` (recorded
+//!   when the module hands the packet to its link) or `broker_to_module`
+//!   (when its last byte was read); `packet`: the type, upper case.
+//! - `size`: the whole packet in bytes; `pkid`, `qos`, `topic` (SUBSCRIBE:
+//!   `filter@qos` space-separated), `len` (payload bytes), `retain`/`dup`
+//!   (only when set), `rc` (CONNACK's code, SUBACK's codes), `client_id`,
+//!   `keepalive`, `clean` (CONNECT), `error` (bytes that do not decode, or a
+//!   packet over 32 KiB gathered in pieces): each only where it applies.
+//! - Payloads and CONNECT's user name, password and will are never recorded.
+//!   The bytes are the plaintext MQTT above TLS.
+//!
 //! Secrets: unless [`Trace::create`] is told to keep them (`--trace-secrets`),
 //! the password of `AT+QMTCONN=<c>,"<id>","<user>","<password>"` and the
 //! device secret of `AT+QMTCFG="aliauth",<c>,"<pk>","<dn>","<secret>"` (app
@@ -43,6 +64,8 @@ use std::path::Path;
 use serde::Serialize;
 use tracing::warn;
 use vmodem_core::Instant;
+
+use crate::control::MqttPacket;
 
 /// Which way bytes went on the serial line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -227,6 +250,31 @@ impl Trace {
             text: &String::from_utf8_lossy(bytes),
             hex: &hex,
             redacted,
+        };
+        let mut line = serde_json::to_vec(&record)?;
+        line.push(b'\n');
+        self.out.write_all(&line).inspect_err(|e| {
+            warn!(error = %e, "cannot write the trace; tracing stops, the module goes on");
+        })
+    }
+}
+
+impl Trace {
+    /// Records one MQTT packet on a link (`mqtt_tap.rs`) as
+    /// `{"t_ms":…,"type":"mqtt",…}`; it carries no payload and no secret.
+    pub(crate) fn record_packet(&mut self, now: Instant, packet: &MqttPacket) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct PacketRecord<'a> {
+            t_ms: u64,
+            #[serde(rename = "type")]
+            kind: &'static str,
+            #[serde(flatten)]
+            packet: &'a MqttPacket,
+        }
+        let record = PacketRecord {
+            t_ms: now.as_millis(),
+            kind: "mqtt",
+            packet,
         };
         let mut line = serde_json::to_vec(&record)?;
         line.push(b'\n');

@@ -22,4 +22,7 @@ mod timeline;
 pub use timeline::{FaultPhase, ScenarioPhase};
 
 pub use registry::{ModuleEntry, Registry, TimelineReader, TIMELINE_CAPACITY};
-pub use timeline::{SerialDirection, TimelineEvent, TimelineKind, TimelineSender, MAX_EVENT_TEXT};
+pub use timeline::{
+    MqttDirection, MqttPacket, SerialDirection, TimelineEvent, TimelineKind, TimelineSender,
+    MAX_EVENT_TEXT,
+};

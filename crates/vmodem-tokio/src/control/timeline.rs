@@ -49,6 +49,9 @@ pub enum TimelineKind {
         #[serde(skip_serializing_if = "is_zero")]
         truncated: usize,
     },
+    /// An MQTT packet on one of the module's links, decoded from the bytes
+    /// the driver carries (`mqtt_tap.rs`).
+    Mqtt(MqttPacket),
     /// The reader fell behind and missed this many events (only readers see
     /// this; modules never publish it).
     Lagged {
@@ -94,6 +97,65 @@ pub enum TimelineKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+}
+
+/// Which way an MQTT packet went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MqttDirection {
+    /// The module sent it (CONNECT, PUBLISH from the host, acks…): recorded
+    /// when the module hands it to its link.
+    ModuleToBroker,
+    /// The broker sent it: recorded when the link read its last byte.
+    BrokerToModule,
+}
+
+/// One MQTT packet on a link, as the timeline and `--trace` record it. The
+/// payload and CONNECT's user name, password and will are never recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MqttPacket {
+    /// The module's MQTT client (`AT+QMTOPEN` index 0–5).
+    pub client: u8,
+    /// Which way.
+    pub dir: MqttDirection,
+    /// `CONNECT`, `PUBLISH`, `PUBACK`… (`?` for a reserved type).
+    pub packet: &'static str,
+    /// The packet identifier, for the packets that have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pkid: Option<u16>,
+    /// PUBLISH's QoS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qos: Option<u8>,
+    /// PUBLISH's topic; SUBSCRIBE's and UNSUBSCRIBE's filters, space-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// PUBLISH's payload length in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub len: Option<usize>,
+    /// The whole packet in bytes, fixed header included.
+    pub size: usize,
+    /// PUBLISH's RETAIN flag, when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retain: bool,
+    /// PUBLISH's DUP flag, when set (a re-sent packet).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dup: bool,
+    /// CONNACK's return code; SUBACK's codes, space-separated, as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rc: Option<String>,
+    /// CONNECT's client identifier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// CONNECT's keep-alive in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keepalive: Option<u16>,
+    /// CONNECT's clean-session flag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clean: Option<bool>,
+    /// Why the bytes did not decode (the module then closes the link), or
+    /// that the packet was too large to be decoded here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
