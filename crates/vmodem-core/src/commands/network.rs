@@ -408,7 +408,7 @@ impl Modem {
                 }
             }
         } else {
-            for ctx in &mut self.device.contexts {
+            for ctx in self.device.contexts.stored_mut() {
                 ctx.active = false;
             }
         }

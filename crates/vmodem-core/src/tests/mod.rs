@@ -19,5 +19,6 @@ mod network;
 mod radio;
 mod results;
 mod robustness;
+mod sizes;
 mod ssl;
 mod startup;
