@@ -580,9 +580,9 @@ pub fn at_path(
     };
     let mut r = Meter { ..v };
     rt.block_on(async {
-        let (run, mut modules) = vmodem_storm(n, addr, "tp").await?;
+        let (run, mut modules) = vmodem_storm(n, addr, "tp-vmodem").await?;
         let _ = run;
-        let mut peers = raw_storm(n, addr, "tp").await?.1;
+        let mut peers = raw_storm(n, addr, "tp-raw").await?.1;
         for round in 0..rounds {
             for side in [round % 2, 1 - round % 2] {
                 let before = CpuSnapshot::take();
