@@ -120,7 +120,12 @@ fn main() -> ExitCode {
                 let med = |runs: &[fleet::StormRun], f: fn(&fleet::StormRun) -> f64| {
                     let mut v: Vec<f64> = runs.iter().map(f).collect();
                     v.sort_by(f64::total_cmp);
-                    v[v.len() / 2]
+                    let mid = v.len() / 2;
+                    if v.len() % 2 == 0 {
+                        (v[mid - 1] + v[mid]) / 2.0
+                    } else {
+                        v[mid]
+                    }
                 };
                 format!(
                     "| connect storm, N={} on {:?} | total ms (median of {}) | p50 ms | p99 ms |\n|---|---|---|---|\n\
