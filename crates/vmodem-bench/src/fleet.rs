@@ -567,7 +567,10 @@ pub fn at_path(
     threads: usize,
     progress: bool,
 ) -> Result<AtPathReport> {
-    anyhow::ensure!(n > 0 && messages > 0 && rounds > 0, "N, M and rounds above 0");
+    anyhow::ensure!(
+        n > 0 && messages > 0 && rounds > 0,
+        "N, M and rounds above 0"
+    );
     let rt = runtime(threads)?;
     let b = Broker::start(BrokerKind::BuiltIn)?;
     let addr = b.addr();
