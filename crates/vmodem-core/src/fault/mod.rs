@@ -13,6 +13,7 @@ use crate::time::Instant;
 
 mod device;
 mod modem;
+mod module;
 
 pub(crate) use device::Environment;
 

@@ -103,7 +103,7 @@ impl crate::sparse::Entry for Client {
 pub(crate) type Clients = crate::sparse::Sparse<Client, CLIENTS>;
 
 /// The six clients.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Mqtt {
     pub(crate) clients: Clients,
 }

@@ -11,6 +11,7 @@ mod dialects;
 mod engine;
 mod faults;
 mod faults_device;
+mod faults_module;
 mod files;
 mod harness;
 mod mqtt;
