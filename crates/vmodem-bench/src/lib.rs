@@ -29,6 +29,7 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 use vmodem_tokio::{EmbeddedBroker, ModuleHandle};
 
+pub mod fleet;
 mod latency;
 mod minimal;
 mod raw;
@@ -265,13 +266,13 @@ impl Tally {
 /// The built-in broker on a thread of its own (a one-thread runtime named
 /// `vmodem-broker`), so that its CPU time is measured apart from the
 /// benchmark's workers; it stops when this is dropped.
-struct BrokerThread {
-    addr: std::net::SocketAddr,
+pub(crate) struct BrokerThread {
+    pub(crate) addr: std::net::SocketAddr,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl BrokerThread {
-    fn start() -> Result<BrokerThread> {
+    pub(crate) fn start() -> Result<BrokerThread> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         std::thread::Builder::new()

@@ -3,12 +3,15 @@
 //! command lines, waits for `> ` to write the payload, and splits the module's
 //! output into lines. It knows just enough for `AT`, `AT+QMTOPEN`,
 //! `AT+QMTCONN` and `AT+QMTPUBEX`; a real host needs `vmodem_client`.
+//!
+//! The same host runs over an in-process serial line (`HostPort::in_process`,
+//! the fleet benchmarks): generic over the stream.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::vmodem::{PipelineTimes, PATIENCE};
@@ -38,15 +41,15 @@ pub(crate) struct PublishPhases {
     pub(crate) to_result: Duration,
 }
 
-pub(crate) struct MinimalHost {
-    stream: TcpStream,
+pub(crate) struct MinimalHost<S = TcpStream> {
+    stream: S,
     buf: Vec<u8>,
     start: usize,
     next_id: u16,
     topic: String,
 }
 
-impl MinimalHost {
+impl MinimalHost<TcpStream> {
     /// Connects to the module at `serial`, turns echo off, opens and connects
     /// MQTT client 0 to `broker`.
     pub(crate) async fn connect(
@@ -57,13 +60,7 @@ impl MinimalHost {
     ) -> Result<MinimalHost> {
         let stream = TcpStream::connect(serial).await?;
         stream.set_nodelay(true)?;
-        let mut host = MinimalHost {
-            stream,
-            buf: Vec::with_capacity(4096),
-            start: 0,
-            next_id: 0,
-            topic,
-        };
+        let mut host = MinimalHost::over(stream, topic);
         // The module may still be booting: retry until it answers.
         let deadline = Instant::now() + PATIENCE;
         loop {
@@ -77,10 +74,57 @@ impl MinimalHost {
         // Let a late answer to an earlier retry arrive, then forget it.
         tokio::time::sleep(Duration::from_millis(50)).await;
         host.discard_input()?;
+        host.open_and_connect(broker, client_id, deadline).await?;
+        Ok(host)
+    }
+
+    fn discard_input(&mut self) -> Result<()> {
+        let mut scratch = [0u8; 4096];
+        loop {
+            match self.stream.try_read(&mut scratch) {
+                Ok(0) => bail!("the module closed the serial line"),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.buf.clear();
+        self.start = 0;
+        Ok(())
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> MinimalHost<S> {
+    /// A host on `stream`, which must already be attached to a module.
+    pub(crate) fn over(stream: S, topic: String) -> MinimalHost<S> {
+        MinimalHost {
+            stream,
+            buf: Vec::with_capacity(4096),
+            start: 0,
+            next_id: 0,
+            topic,
+        }
+    }
+
+    /// Turns echo off on a module that is up (one `ATE0`; its echo and any
+    /// boot URCs before it are skipped as lines).
+    pub(crate) async fn echo_off(&mut self) -> Result<()> {
+        self.stream.write_all(b"ATE0\r").await?;
+        self.until_final().await
+    }
+
+    /// `AT+QMTOPEN` (retried while the PDP context is not up, until
+    /// `deadline`) then `AT+QMTCONN` of client 0 to `broker` as `client_id`.
+    pub(crate) async fn open_and_connect(
+        &mut self,
+        broker: SocketAddr,
+        client_id: &str,
+        deadline: Instant,
+    ) -> Result<()> {
         let ip = broker.ip();
         let port = broker.port();
         loop {
-            let line = host
+            let line = self
                 .command_then(&format!("AT+QMTOPEN=0,\"{ip}\",{port}"), "+QMTOPEN: 0,")
                 .await?;
             match line.as_str() {
@@ -89,13 +133,13 @@ impl MinimalHost {
                 _ => tokio::time::sleep(Duration::from_millis(50)).await,
             }
         }
-        let line = host
+        let line = self
             .command_then(&format!("AT+QMTCONN=0,\"{client_id}\""), "+QMTCONN: 0,")
             .await?;
         if line != "+QMTCONN: 0,0,0" {
             bail!("AT+QMTCONN: {line}");
         }
-        Ok(host)
+        Ok(())
     }
 
     fn next_id(&mut self) -> u16 {
@@ -228,21 +272,6 @@ impl MinimalHost {
                 Event::Line(_) => {}
             }
         }
-    }
-
-    fn discard_input(&mut self) -> Result<()> {
-        let mut scratch = [0u8; 4096];
-        loop {
-            match self.stream.try_read(&mut scratch) {
-                Ok(0) => bail!("the module closed the serial line"),
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        self.buf.clear();
-        self.start = 0;
-        Ok(())
     }
 
     async fn next_event(&mut self) -> Result<Event> {

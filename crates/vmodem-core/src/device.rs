@@ -56,6 +56,36 @@ pub(crate) struct PdpContext {
 /// Number of PDP contexts, cid 1–16 (`AT+QIACT=?`).
 pub(crate) const CONTEXTS: usize = 16;
 
+impl PdpContext {
+    /// A context nobody defined: what `AT+CGDCONT?` leaves out.
+    const UNDEFINED: PdpContext = PdpContext {
+        defined: false,
+        pdp_type: "",
+        apn: String::new(),
+        user: String::new(),
+        password: String::new(),
+        auth: 0,
+        active: false,
+        dns: None,
+    };
+}
+
+/// Read for every context never written (`Sparse`): 144 B once, not per module.
+static UNDEFINED_CONTEXT: PdpContext = PdpContext::UNDEFINED;
+
+impl crate::sparse::Entry for PdpContext {
+    fn fresh(_cid_index: usize) -> Self {
+        PdpContext::UNDEFINED
+    }
+    fn idle(_cid_index: usize) -> &'static Self {
+        &UNDEFINED_CONTEXT
+    }
+}
+
+/// The 16 contexts by `cid − 1`; only those ever written are stored (issue 13:
+/// 16 × 144 B inline was a third of a module).
+pub(crate) type Contexts = crate::sparse::Sparse<PdpContext, CONTEXTS>;
+
 /// DNS servers the simulated network hands out.
 pub(crate) const DEFAULT_DNS: (&str, &str) = ("10.0.0.53", "10.0.0.54");
 
@@ -142,7 +172,7 @@ pub(crate) struct Device {
     pub(crate) cops_format: u8,
     /// PS attach wanted (`AT+CGATT`).
     pub(crate) attach_wanted: bool,
-    pub(crate) contexts: [PdpContext; CONTEXTS],
+    pub(crate) contexts: Contexts,
     /// Offset of the module's clock from the driver's wall time, ms, and its zone in quarter hours.
     pub(crate) clock_offset_ms: i64,
     pub(crate) clock_zone: i32,
@@ -180,7 +210,7 @@ pub(crate) struct Device {
 
 impl Device {
     pub(crate) fn new(profile: &ModelProfile) -> Device {
-        let mut contexts: [PdpContext; CONTEXTS] = Default::default();
+        let mut contexts = Contexts::new();
         // Factory state: context 1 defined, IPv4, empty APN (the capture shows "IP").
         contexts[0] = PdpContext {
             defined: true,

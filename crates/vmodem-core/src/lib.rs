@@ -39,6 +39,7 @@ mod operator;
 mod output;
 pub mod radio;
 pub mod scenario;
+mod sparse;
 mod ssl;
 mod status;
 mod time;

@@ -382,7 +382,10 @@ impl Modem {
                 continue;
             }
             let (mqtt, mut sink) = self.mqtt_sink();
-            let client = &mut mqtt.clients[c];
+            // A client never stored has no link to check (and is not stored for it).
+            let Some(client) = mqtt.clients.get_stored_mut(c) else {
+                continue;
+            };
             match &client.link {
                 Link::Closed => {}
                 Link::Opening { id, .. } => {
@@ -719,7 +722,7 @@ impl Modem {
         // AT+QINDCFG: what <savetonvram>=1 stored.
         self.device.qind = stored_device.qind.rebooted();
         self.device.contexts = stored_device.contexts;
-        for ctx in &mut self.device.contexts {
+        for ctx in self.device.contexts.stored_mut() {
             ctx.active = false;
         }
         // RAM: files and the SSL contexts do not survive a boot; UFS does.

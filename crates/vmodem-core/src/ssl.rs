@@ -62,6 +62,25 @@ pub(crate) struct SslContext {
 
 impl Default for SslContext {
     fn default() -> Self {
+        SslContext::FACTORY
+    }
+}
+
+/// Read for every SSL context never configured (`Sparse`).
+static FACTORY_CONTEXT: SslContext = SslContext::FACTORY;
+
+impl crate::sparse::Entry for SslContext {
+    fn fresh(_index: usize) -> Self {
+        SslContext::FACTORY
+    }
+    fn idle(_index: usize) -> &'static Self {
+        &FACTORY_CONTEXT
+    }
+}
+
+impl SslContext {
+    /// The factory settings (`const` for the `static` above).
+    pub(crate) const FACTORY: SslContext = {
         SslContext {
             version: SslVersion::All,
             cipher_suite: ALL_SUITES,
@@ -73,7 +92,7 @@ impl Default for SslContext {
             negotiate_time: 300,
             sni: false,
         }
-    }
+    };
 }
 
 /// The CA certificate the security level needs cannot be read; the text
@@ -157,10 +176,11 @@ fn missing(context: u8, what: &str, name: &str) -> String {
     }
 }
 
-/// The six contexts.
+/// The six contexts; one is stored from its first `AT+QSSLCFG` that sets
+/// something (lazy, issue 13: a fleet rarely uses TLS on every module).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Ssl {
-    pub(crate) contexts: [SslContext; CONTEXTS],
+    pub(crate) contexts: crate::sparse::Sparse<SslContext, CONTEXTS>,
 }
 
 #[cfg(test)]

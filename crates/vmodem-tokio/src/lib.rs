@@ -86,6 +86,7 @@ pub use broker::{
     BROKER_PROTOCOLS, TLS_HANDSHAKE_TIMEOUT,
 };
 pub use broker_tls::{BrokerCerts, BROKER_TLS_NAMES};
+pub use dial::SourceAddrs;
 pub use host::{HostPort, PortError};
 pub use module::{
     spawn_module, ModuleControl, ModuleError, ModuleGone, ModuleHandle, ModuleOptions, PowerOn,

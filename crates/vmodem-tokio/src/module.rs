@@ -32,7 +32,7 @@ use tracing::{debug, info};
 use vmodem_core::{Config, Fault, Instant, LinkId, Modem, ModemEvent, NetAction, NetEvent};
 
 use crate::control::{MqttDirection, SerialDirection, TimelineKind, TimelineSender};
-use crate::dial::Dialer;
+use crate::dial::{Dialer, SourceAddrs};
 use crate::fault_log::{fault_record, scenario_record, Record};
 use crate::host::HostPort;
 use crate::links::Links;
@@ -105,6 +105,10 @@ pub struct ModuleOptions {
     /// renamed; file names escaped so none leaves the directory). Created on
     /// the first upload. `None` (the default): UFS lives in memory only.
     pub ufs_dir: Option<PathBuf>,
+    /// Where this module's network links connect from (issue 13 §4): a pool
+    /// shared by a fleet, e.g. [`SourceAddrs::loopback`] past ~28k links to
+    /// one broker. Empty (the default): the kernel chooses.
+    pub source_addrs: SourceAddrs,
     /// Publish serial chunks (both ways) to this timeline
     /// ([`Registry::timeline_sender`](crate::control::Registry::timeline_sender)).
     /// Publishing never waits; without listeners it costs a counter read.
@@ -128,6 +132,7 @@ impl Default for ModuleOptions {
             trace: None,
             trace_secrets: false,
             ufs_dir: None,
+            source_addrs: SourceAddrs::default(),
             timeline: None,
             scenario: None,
         }
@@ -207,7 +212,7 @@ pub fn spawn_module(
         Modem::new(config, created)
     };
     let mut links = Links::new(
-        Dialer::new(&options.hosts, options.connect_timeout),
+        Dialer::new(&options.hosts, options.connect_timeout).with_sources(options.source_addrs),
         events_tx,
     );
     links.set_seed(seed);

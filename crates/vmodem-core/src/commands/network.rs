@@ -428,7 +428,7 @@ impl Modem {
                 }
             }
         } else {
-            for ctx in &mut self.device.contexts {
+            for ctx in self.device.contexts.stored_mut() {
                 ctx.active = false;
             }
         }

@@ -71,8 +71,9 @@ pub(super) fn qsslcfg(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult 
         .find(|n| n.eq_ignore_ascii_case(asked))
         .ok_or(Fail::Error)?;
     let idx = int_arg(cmd, 1, 0..=5)?;
-    let ctx = &mut m.ssl.contexts[idx as usize];
     if arg_count(cmd) == 2 {
+        // Read-only: a query does not store the context (`Sparse`).
+        let ctx = &m.ssl.contexts[idx as usize];
         let value = match name {
             "sslversion" => ctx.version.number().to_string(),
             "ciphersuite" => format!("0X{:04X}", ctx.cipher_suite),
@@ -87,6 +88,7 @@ pub(super) fn qsslcfg(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult 
         r.line(format!("+QSSLCFG: \"{name}\",{idx},{value}"));
         return Ok(Done::Ok);
     }
+    let ctx = &mut m.ssl.contexts[idx as usize];
     let number = |range| int_arg(cmd, 2, range);
     match name {
         "sslversion" => {

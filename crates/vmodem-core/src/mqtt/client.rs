@@ -176,14 +176,14 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub(crate) fn new(idx: u8) -> Client {
+    pub(crate) const fn new(idx: u8) -> Client {
         Client {
             idx,
-            cfg: ClientConfig::default(),
+            cfg: ClientConfig::DEFAULT,
             link: Link::Closed,
             generation: 0,
-            session: Session::default(),
-            slots: Slots::default(),
+            session: Session::EMPTY,
+            slots: Slots::EMPTY,
             sent: 0,
             received: 0,
         }

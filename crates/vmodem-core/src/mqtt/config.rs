@@ -53,6 +53,13 @@ pub(crate) struct ClientConfig {
 
 impl Default for ClientConfig {
     fn default() -> Self {
+        ClientConfig::DEFAULT
+    }
+}
+
+impl ClientConfig {
+    /// The note's defaults (`const` for the idle clients' `static`).
+    pub(crate) const DEFAULT: ClientConfig = {
         ClientConfig {
             protocol: Protocol::V311,
             pdp_cid: 1,
@@ -68,5 +75,5 @@ impl Default for ClientConfig {
             aliauth: None,
             qmtping: 5,
         }
-    }
+    };
 }

@@ -77,25 +77,53 @@ impl Sink<'_> {
     }
 }
 
+/// What a client never configured nor opened reads as (`Sparse`).
+static IDLE_CLIENTS: [Client; CLIENTS] = [
+    Client::new(0),
+    Client::new(1),
+    Client::new(2),
+    Client::new(3),
+    Client::new(4),
+    Client::new(5),
+];
+
+impl crate::sparse::Entry for Client {
+    fn fresh(index: usize) -> Self {
+        Client::new(index as u8)
+    }
+    fn idle(index: usize) -> &'static Self {
+        &IDLE_CLIENTS[index]
+    }
+}
+
+/// The six clients by index; a client is stored from its first `AT+QMT…`
+/// that changes it (issue 13: six × 592 B inline, most never used).
+/// Clients never stored have no link, no deadline and nothing to reset, so
+/// the loops below visit only stored ones.
+pub(crate) type Clients = crate::sparse::Sparse<Client, CLIENTS>;
+
 /// The six clients.
 #[derive(Clone, Debug)]
 pub(crate) struct Mqtt {
-    pub(crate) clients: [Client; CLIENTS],
+    pub(crate) clients: Clients,
 }
 
 impl Mqtt {
     pub(crate) fn new() -> Mqtt {
         Mqtt {
-            clients: std::array::from_fn(|i| Client::new(i as u8)),
+            clients: Clients::new(),
         }
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.clients.iter().filter_map(Client::next_deadline).min()
+        self.clients
+            .stored()
+            .filter_map(Client::next_deadline)
+            .min()
     }
 
     pub(crate) fn on_timeout(&mut self, now: Instant, sink: &mut Sink<'_>) {
-        for c in &mut self.clients {
+        for c in self.clients.stored_mut() {
             if c.next_deadline().is_some_and(|d| d <= now) {
                 c.on_timeout(now, sink);
             }
@@ -112,7 +140,8 @@ impl Mqtt {
             | NetEvent::SendFailed { link }
             | NetEvent::Written { link, .. } => *link,
         };
-        let Some(client) = self.clients.get_mut(usize::from(link.client())) else {
+        // A client never stored never asked for a link: the event is stale.
+        let Some(client) = self.clients.get_stored_mut(usize::from(link.client())) else {
             return;
         };
         match event {
@@ -127,13 +156,13 @@ impl Mqtt {
 
     /// Lets paused clients take more messages once the host caught up.
     pub(crate) fn pump(&mut self, now: Instant, sink: &mut Sink<'_>) {
-        for c in &mut self.clients {
+        for c in self.clients.stored_mut() {
             c.process_rx(now, sink);
         }
     }
 
     pub(crate) fn reset(&mut self, sink: &mut Sink<'_>) {
-        for c in &mut self.clients {
+        for c in self.clients.stored_mut() {
             c.reset(sink);
         }
     }

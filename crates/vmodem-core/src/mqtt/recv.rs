@@ -37,6 +37,11 @@ pub(crate) struct Slots {
 }
 
 impl Slots {
+    /// No message stored (`const` for the idle clients' `static`).
+    pub(crate) const EMPTY: Slots = Slots {
+        slots: [const { None }; SLOTS],
+    };
+
     /// Stores a message; returns its `recv_id`, or `None` when all are full.
     pub(crate) fn store(&mut self, msg: Message) -> Option<usize> {
         let free = self.slots.iter().position(Option::is_none)?;

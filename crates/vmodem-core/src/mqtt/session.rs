@@ -95,6 +95,12 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// Nothing in flight (`const` for the idle clients' `static`).
+    pub(crate) const EMPTY: Session = Session {
+        inflight: Vec::new(),
+        incoming_qos2: Vec::new(),
+    };
+
     pub(crate) fn window_full(&self) -> bool {
         self.inflight.len() >= WINDOW
     }

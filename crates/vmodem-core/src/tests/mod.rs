@@ -24,5 +24,6 @@ mod reregistration;
 mod results;
 mod robustness;
 mod scenario;
+mod sizes;
 mod ssl;
 mod startup;
