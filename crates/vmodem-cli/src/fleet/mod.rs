@@ -7,18 +7,40 @@
 //! are disjoint and their union is the fleet; `--tcp-base` ports count from
 //! the fleet index, so every shard on one machine uses its own ports.
 
-use std::net::SocketAddr;
+mod host;
+mod report;
+pub(crate) mod script;
+
+use std::io::{IsTerminal, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use nix::sys::resource::{getrlimit, Resource};
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 use vmodem_core::{Config, Network};
+use vmodem_tokio::control::{ModuleEntry, Registry};
 use vmodem_tokio::{spawn_module, HostPort, ModuleHandle, ModuleOptions, PtyPort, TcpSerialPort};
 
+use self::host::{Host, Ident, Shared};
+use self::report::{RunInfo, Stats};
+use self::script::Script;
 use crate::args::FleetArgs;
 use crate::run::{start_broker, unix_time_ms};
+
+/// Bytes each direction of an in-process serial line holds unread: enough
+/// for a burst of URCs; past it the module's output waits in the core.
+const IN_PROCESS_BUFFER: usize = 4096;
+
+/// How long a fleet whose scripts have all ended runs on, reading: the last
+/// publishes' deliveries and acknowledgements arrive meanwhile.
+const LINGER: Duration = Duration::from_secs(1);
 
 /// About how many ptys the kernel hands out (`/proc/sys/kernel/pty/max` is
 /// 4096 by default, shared by the whole machine).
@@ -85,7 +107,8 @@ fn check_files(modules: u32, serial: bool, broker: bool) -> Result<()> {
     Ok(())
 }
 
-/// Runs this shard's modules until Ctrl-C, SIGTERM or `--duration`.
+/// Runs this shard's modules until Ctrl-C, SIGTERM, `--duration`, or (with
+/// a script that ends and no `--duration`) until every script has ended.
 pub(crate) async fn run(args: FleetArgs) -> Result<()> {
     let shard = shard_of(&args)?;
     let ids = share(args.count, shard);
@@ -96,39 +119,60 @@ pub(crate) async fn run(args: FleetArgs) -> Result<()> {
              use --tcp-base, shards on several machines, or fewer modules"
         );
     }
+    let script = match &args.script {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--script {}: cannot read the file", path.display()))?;
+            Some(Script::parse(&text).map_err(|e| anyhow!("--script {}: {e}", path.display()))?)
+        }
+        None => None,
+    };
     let serial = args.tcp_base.is_some() || args.pty_dir.is_some();
-    if !serial {
-        bail!("pass --tcp-base ADDR or --pty-dir DIR: a fleet without serial lines is driven by --script, which is not built yet");
+    if !serial && script.is_none() {
+        bail!(
+            "say how the modules are driven: --script FILE (an in-process host per module), \
+             --tcp-base ADDR (module i on port base+i) or --pty-dir DIR (a pty per module)"
+        );
     }
     check_files(modules, serial, !args.no_broker)?;
     let broker = match args.no_broker {
         true => None,
         false => Some(start_broker(args.broker_listen, None, &[]).await?),
     };
+    let broker_addr = args.broker.clone().or_else(|| {
+        broker.as_ref().map(|b| {
+            let addr = b.local_addr();
+            let ip = match addr.ip() {
+                ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                ip => ip,
+            };
+            (ip.to_string(), addr.port())
+        })
+    });
+    if script.is_some() && broker_addr.is_none() {
+        // Only an error if the script names the broker; checked cheaply by text.
+        let text = std::fs::read_to_string(args.script.as_deref().expect("script")).unwrap_or_default();
+        if text.contains("{broker_host}") || text.contains("{broker_port}") {
+            bail!("the script names {{broker_host}}/{{broker_port}} and there is no broker: pass --broker HOST:PORT with --no-broker");
+        }
+    }
     if let Some(dir) = &args.pty_dir {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--pty-dir {}: cannot create it", dir.display()))?;
     }
-    let network = Network::default_for(args.timing);
-    let now_ms = unix_time_ms();
-    let mut handles: Vec<ModuleHandle> = Vec::with_capacity(ids.len());
-    for id in ids.clone() {
-        let port = open_port(&args, id).await?;
-        let options = ModuleOptions {
-            config: Config {
-                model: args.model,
-                timing: args.timing,
-                network: Some(network),
-                seed: args.seed.wrapping_add(u64::from(id)),
-                unix_time_ms: now_ms,
-                instance: id,
-                ..Config::default()
-            },
-            power_on: args.power_on,
-            ..ModuleOptions::default()
-        };
-        handles.push(spawn_module(port, options).context("cannot start a module")?);
-    }
+    let stats = Arc::new(Stats::new());
+    let ends = script.as_ref().is_some_and(Script::ends) && args.duration.is_none();
+    let shared = script.map(|script| {
+        Arc::new(Shared {
+            script,
+            broker: broker_addr.clone(),
+            count: args.count,
+            shard: shard.0,
+            seed: args.seed,
+            stats: stats.clone(),
+        })
+    });
+    let registry = Registry::new();
     println!(
         "vmodem fleet: modules {}..{} of {} (shard {}/{}), {}",
         ids.start,
@@ -144,16 +188,106 @@ pub(crate) async fn run(args: FleetArgs) -> Result<()> {
                 base.port() as u32 + ids.end
             ),
             (_, Some(dir)) => format!("serial ptys {}/tty<i>", dir.display()),
-            _ => "no serial lines".to_owned(),
+            _ => "in-process hosts running the script".to_owned(),
         }
     );
-    match &broker {
-        Some(b) => println!("broker: {} (built in)", b.local_addr()),
-        None => println!("broker: none built in (--no-broker)"),
+    match (&broker, &broker_addr) {
+        (Some(b), _) => println!("broker: {} (built in)", b.local_addr()),
+        (None, Some((host, port))) => println!("broker: {host}:{port} (--broker)"),
+        (None, None) => println!("broker: none built in (--no-broker)"),
     }
-    wait(args.duration).await?;
+    let _ = std::io::stdout().flush();
+
+    let network = Network::default_for(args.timing);
+    let now_ms = unix_time_ms();
+    let mut handles: Vec<ModuleHandle> = Vec::with_capacity(ids.len());
+    let mut hosts = JoinSet::new();
+    let progress = shared.as_ref().map(|_| {
+        let stats = stats.clone();
+        tokio::spawn(async move { report::progress(&stats, u64::from(modules)).await })
+    });
+    let begun = Instant::now();
+    let fleet = async {
+        for (k, id) in ids.clone().enumerate() {
+            if let Some(rate) = args.ramp {
+                tokio::time::sleep_until(begun + Duration::from_secs_f64(k as f64 / rate)).await;
+            }
+            let config = Config {
+                model: args.model,
+                timing: args.timing,
+                network: Some(network),
+                seed: args.seed.wrapping_add(u64::from(id)),
+                unix_time_ms: now_ms,
+                instance: id,
+                ..Config::default()
+            };
+            let [imei, imsi, iccid] = config.identity_numbers();
+            let (port, host_end) = match &shared {
+                Some(_) => {
+                    let (port, end) = HostPort::in_process(IN_PROCESS_BUFFER);
+                    (port, Some(end))
+                }
+                None => (open_port(&args, id).await?, None),
+            };
+            let options = ModuleOptions {
+                config,
+                power_on: args.power_on,
+                ..ModuleOptions::default()
+            };
+            let module = spawn_module(port, options).context("cannot start a module")?;
+            registry.register(ModuleEntry {
+                id,
+                model: args.model.profile().model.to_owned(),
+                imei: imei.clone(),
+                control: module.control(),
+            });
+            handles.push(module);
+            if let (Some(shared), Some(end)) = (&shared, host_end) {
+                let host = Host::new(end, Ident { id, imei, imsi, iccid }, shared.clone());
+                hosts.spawn(host.run());
+            }
+        }
+        if ends {
+            // Every script has ended (or failed): a moment more for the last
+            // acknowledgements and deliveries, then stop.
+            let total = u64::from(modules);
+            while stats.finished.load(Relaxed) + stats.failed.load(Relaxed) < total {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            tokio::time::sleep(LINGER).await;
+            return Ok(());
+        }
+        std::future::pending::<Result<()>>().await
+    };
+    tokio::select! {
+        r = fleet => r?,
+        r = wait(args.duration) => r?,
+    }
+    hosts.abort_all();
+    while hosts.join_next().await.is_some() {}
+    if let Some(p) = progress {
+        p.abort();
+        if std::io::stderr().is_terminal() {
+            eprintln!();
+        }
+    }
+    let mut stopping = JoinSet::new();
     for module in handles {
-        let _ = module.shutdown().await;
+        stopping.spawn(module.shutdown());
+    }
+    while stopping.join_next().await.is_some() {}
+    if shared.is_some() {
+        let run = RunInfo {
+            count: args.count,
+            shard,
+            ids: (ids.start, ids.end),
+        };
+        print!("{}", report::summary(&stats, &run));
+        if let Some(path) = &args.json {
+            let text = serde_json::to_string_pretty(&stats.json(&run)).expect("a JSON value");
+            std::fs::write(path, text + "\n")
+                .with_context(|| format!("--json {}: cannot write the report", path.display()))?;
+        }
     }
     Ok(())
 }
