@@ -190,12 +190,18 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     text.parse::<f64>()
         .ok()
         .filter(|r| r.is_finite() && *r > 0.0)
-        .ok_or_else(|| format!("expected modules per second above 0, such as 100 or 0.5, not {text:?}"))
+        .ok_or_else(|| {
+            format!("expected modules per second above 0, such as 100 or 0.5, not {text:?}")
+        })
 }
 
 /// `HOST:PORT` (a name or an IP; `[::1]:1883` for IPv6).
 fn parse_broker(text: &str) -> Result<(String, u16), String> {
-    let usage = || format!("expected HOST:PORT such as broker.example.com:1883 or 127.0.0.1:1883, not {text:?}");
+    let usage = || {
+        format!(
+            "expected HOST:PORT such as broker.example.com:1883 or 127.0.0.1:1883, not {text:?}"
+        )
+    };
     let (host, port) = text.rsplit_once(':').ok_or_else(usage)?;
     let port: u16 = port.parse().map_err(|_| usage())?;
     let host = host.trim_start_matches('[').trim_end_matches(']');

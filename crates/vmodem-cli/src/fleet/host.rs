@@ -105,7 +105,11 @@ impl Values for Vals<'_> {
             Var::Imsi => Ok(out.extend_from_slice(h.ident.imsi.as_bytes())),
             Var::Iccid => Ok(out.extend_from_slice(h.ident.iccid.as_bytes())),
             Var::BrokerHost => Ok(out.extend_from_slice(
-                h.shared.broker.as_ref().map_or("", |b| b.0.as_str()).as_bytes(),
+                h.shared
+                    .broker
+                    .as_ref()
+                    .map_or("", |b| b.0.as_str())
+                    .as_bytes(),
             )),
             Var::BrokerPort => write!(out, "{}", h.shared.broker.as_ref().map_or(0, |b| b.1)),
             Var::Seq => write!(out, "{}", h.seq),
@@ -217,7 +221,12 @@ impl Host {
 
     /// Runs the connect block until it succeeds: after a failure or a
     /// `+QMTSTAT`, waits `backoff` plus a seeded 0–100 % of it.
-    async fn connect(&mut self, steps: &[Step], backoff: Duration, first: bool) -> Result<(), Failed> {
+    async fn connect(
+        &mut self,
+        steps: &[Step],
+        backoff: Duration,
+        first: bool,
+    ) -> Result<(), Failed> {
         let mut wait = !first;
         loop {
             if wait {

@@ -151,7 +151,8 @@ pub(crate) async fn run(args: FleetArgs) -> Result<()> {
     });
     if script.is_some() && broker_addr.is_none() {
         // Only an error if the script names the broker; checked cheaply by text.
-        let text = std::fs::read_to_string(args.script.as_deref().expect("script")).unwrap_or_default();
+        let text =
+            std::fs::read_to_string(args.script.as_deref().expect("script")).unwrap_or_default();
         if text.contains("{broker_host}") || text.contains("{broker_port}") {
             bail!("the script names {{broker_host}}/{{broker_port}} and there is no broker: pass --broker HOST:PORT with --no-broker");
         }
@@ -243,10 +244,24 @@ pub(crate) async fn run(args: FleetArgs) -> Result<()> {
             });
             handles.push(module);
             if let (Some(shared), Some(end)) = (&shared, host_end) {
-                let host = Host::new(end, Ident { id, imei, imsi, iccid }, shared.clone());
+                let host = Host::new(
+                    end,
+                    Ident {
+                        id,
+                        imei,
+                        imsi,
+                        iccid,
+                    },
+                    shared.clone(),
+                );
                 hosts.spawn(host.run());
             }
         }
+        println!(
+            "ready: {modules} modules started in {:.1} s",
+            begun.elapsed().as_secs_f64()
+        );
+        let _ = std::io::stdout().flush();
         if ends {
             // Every script has ended (or failed): a moment more for the last
             // acknowledgements and deliveries, then stop.

@@ -256,7 +256,11 @@ fn progress_line(stats: &Stats, total: u64, pub_rate: f64, recv_rate: f64) -> St
     if !errors.is_empty() {
         let mut top: Vec<_> = errors.iter().collect();
         top.sort_by(|a, b| b.1.cmp(a.1));
-        let shown: Vec<String> = top.iter().take(3).map(|(k, v)| format!("{k}: {v}")).collect();
+        let shown: Vec<String> = top
+            .iter()
+            .take(3)
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
         line.push_str(&format!(" ({})", shown.join(", ")));
     }
     let stat = lock(&stats.qmtstat);
@@ -278,7 +282,8 @@ pub(crate) fn summary(stats: &Stats, run: &RunInfo) -> String {
     ));
     out.push_str(&format!(
         "  started {}, scripts finished {}, failed {}\n",
-        report["modules"]["started"], report["modules"]["scripts_finished"],
+        report["modules"]["started"],
+        report["modules"]["scripts_finished"],
         report["modules"]["scripts_failed"]
     ));
     out.push_str(&format!(
@@ -312,7 +317,10 @@ pub(crate) fn summary(stats: &Stats, run: &RunInfo) -> String {
         }
     }
     if !report["delivery_ms"].is_null() {
-        lat.push(("publish → delivery".to_owned(), report["delivery_ms"].clone()));
+        lat.push((
+            "publish → delivery".to_owned(),
+            report["delivery_ms"].clone(),
+        ));
     }
     if !lat.is_empty() {
         out.push_str(&format!(

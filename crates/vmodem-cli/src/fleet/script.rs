@@ -220,9 +220,7 @@ impl Script {
                 match name {
                     "connect" => {
                         if section != Section::Prologue {
-                            return Err(at(
-                                "@connect comes once, before @every".into(),
-                            ));
+                            return Err(at("@connect comes once, before @every".into()));
                         }
                         let backoff = opt_time(&opts, "backoff")
                             .map_err(at)?
@@ -263,7 +261,9 @@ impl Script {
                     }
                     "end" => {
                         if section != Section::Repeat {
-                            return Err(at("@end closes an @every block, and there is none open".into()));
+                            return Err(at(
+                                "@end closes an @every block, and there is none open".into()
+                            ));
                         }
                         only(&opts, &[]).map_err(at)?;
                         section = Section::Epilogue;
@@ -305,7 +305,9 @@ impl Script {
                 let payload = Template::parse(data, true).map_err(at)?;
                 let Some(Step::Command { payload: slot, .. }) = script.steps(&section).last_mut()
                 else {
-                    return Err(at("a `>> DATA` line must follow the command it is for".into()));
+                    return Err(at(
+                        "a `>> DATA` line must follow the command it is for".into()
+                    ));
                 };
                 if slot.is_some() {
                     return Err(at("that command has its data already".into()));
@@ -314,7 +316,10 @@ impl Script {
                 continue;
             }
             let command = line.strip_prefix("> ").unwrap_or(line);
-            if !command.get(..2).is_some_and(|a| a.eq_ignore_ascii_case("AT")) {
+            if !command
+                .get(..2)
+                .is_some_and(|a| a.eq_ignore_ascii_case("AT"))
+            {
                 return Err(at(format!(
                     "{command:?} is not an AT command line (commands start with AT, payloads \
                      with >>, URC waits with <<, directives with @, comments with #)"
@@ -480,7 +485,10 @@ mod tests {
         let t = Template::parse("AT+QMTPUBEX=0,1,1,0,\"t/{id}\",{len}", false).unwrap();
         assert_eq!(expand(&t), "AT+QMTPUBEX=0,1,1,0,\"t/7\",30");
         let e = Template::parse("{imie}", false).unwrap_err();
-        assert!(e.contains("{imie} is not a placeholder") && e.contains("{imei}"), "{e}");
+        assert!(
+            e.contains("{imie} is not a placeholder") && e.contains("{imei}"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -505,9 +513,17 @@ mod tests {
         let r = s.repeat.as_ref().unwrap();
         assert_eq!(
             (r.period, r.jitter, r.times, r.steps.len()),
-            (Duration::from_secs(10), Duration::from_millis(500), Some(3), 2)
+            (
+                Duration::from_secs(10),
+                Duration::from_millis(500),
+                Some(3),
+                2
+            )
         );
-        let Step::Command { payload: Some(p), .. } = &r.steps[0] else {
+        let Step::Command {
+            payload: Some(p), ..
+        } = &r.steps[0]
+        else {
             panic!("{:?}", r.steps[0])
         };
         assert_eq!(expand(p), "{\"seq\":?} # not a comment");
@@ -527,7 +543,12 @@ mod tests {
         assert!(e("@every 1s jiter 2s\n@end\n").contains("jiter is not an option here"));
         assert!(e("AT+QMTPUBEX=0,0,0,0,\"t\",{len}\n").contains("{len} is the length"));
         assert!(e("@wait 1s\n").contains("@wait is not a directive"));
-        assert!(Script::parse("@every 1s\n@end\n").unwrap().repeat.unwrap().times.is_none());
+        assert!(Script::parse("@every 1s\n@end\n")
+            .unwrap()
+            .repeat
+            .unwrap()
+            .times
+            .is_none());
     }
 
     #[test]

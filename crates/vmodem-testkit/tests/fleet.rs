@@ -1,0 +1,440 @@
+//! `vmodem fleet` (issue 13) as a user runs it: the real binary, modules on
+//! TCP serial ports or driven by device scripts, a real mosquitto, shards in
+//! several processes. Each test is bounded (`within`), and kills only the
+//! processes it started (their handles kill on drop).
+//!
+//! The tests run `target/<profile>/vmodem`, brought up to date first with
+//! `cargo build -p vmodem-cli --bin vmodem` (`cargo test -p vmodem-testkit`
+//! alone does not build other packages' binaries).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use vmodem_core::Config;
+use vmodem_testkit::{within, Mosquitto, Observer, ScratchDir};
+
+/// The `vmodem` binary of this build, built if missing.
+fn vmodem() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // target/<profile>/deps/fleet-<hash> → target/<profile>/vmodem
+        let exe = std::env::current_exe().expect("the test's own path");
+        let dir = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("target/<profile>/deps");
+        let bin = dir.join("vmodem");
+        // A binary older than the sources would test old code: build it
+        // then (`cargo test --workspace` has built it already). Not always:
+        // this test's feature set differs from `-p vmodem-cli`'s, so an
+        // unconditional build recompiles the driver each time.
+        if !bin.exists() || stale(&bin) {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = std::process::Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "vmodem-cli", "--bin", "vmodem"]);
+            if dir.file_name().is_some_and(|p| p == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("run cargo build");
+            assert!(
+                status.success(),
+                "cargo build -p vmodem-cli --bin vmodem failed"
+            );
+        }
+        assert!(bin.exists(), "no vmodem binary at {}", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// Whether a source file (or manifest) of the crates in the binary is newer than it.
+fn stale(bin: &std::path::Path) -> bool {
+    let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
+        return true;
+    };
+    let newer = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| m > built)
+    };
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut dirs = Vec::new();
+    for name in [
+        "vmodem-cli",
+        "vmodem-tokio",
+        "vmodem-core",
+        "vmodem-client",
+        "vmodem-mqtt",
+        "vmodem-at",
+    ] {
+        if newer(&crates.join(name).join("Cargo.toml")) {
+            return true;
+        }
+        dirs.push(crates.join(name).join("src"));
+    }
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") && newer(&path) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn fleet(args: &[&str]) -> Command {
+    let mut cmd = Command::new(vmodem());
+    cmd.arg("fleet")
+        .args(args)
+        .env_remove("JOB_COMPLETION_INDEX")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Runs a fleet to its end; its stdout, or a panic with both streams.
+async fn finish(mut cmd: Command) -> String {
+    let out = cmd.output().await.expect("run vmodem fleet");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(
+        out.status.success(),
+        "vmodem fleet failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    stdout
+}
+
+fn imei_of(id: u32) -> String {
+    let config = Config {
+        instance: id,
+        ..Config::default()
+    };
+    config.identity_numbers()[0].clone()
+}
+
+/// Sends `AT+GSN` on a TCP serial line and returns the IMEI line of the answer.
+async fn gsn(addr: SocketAddr) -> String {
+    let mut line = TcpStream::connect(addr)
+        .await
+        .expect("connect to the module");
+    line.write_all(b"AT+GSN\r").await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    while !got.ends_with(b"\r\nOK\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(20), line.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("{addr}: no OK: {:?}", String::from_utf8_lossy(&got)))
+            .unwrap();
+        assert!(n > 0, "{addr} closed: {:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got).into_owned();
+    text.split("\r\n")
+        .find(|l| l.len() == 15 && l.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("{addr}: no IMEI in {text:?}"))
+        .to_owned()
+}
+
+/// A base port with `n` free ports after it (checked by binding each).
+fn free_range(n: u16) -> u16 {
+    for attempt in 0..50u32 {
+        let base = 20_000 + ((std::process::id() * 7919 + attempt * 1237) % 35_000) as u16;
+        let free = (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if free {
+            return base;
+        }
+    }
+    panic!("no {n} free consecutive ports");
+}
+
+/// Issue 13 "done when": 200 modules on TCP ports answer with distinct
+/// IMEIs, module i's being the one derived from its index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_modules_on_tcp_ports_answer_with_distinct_imeis() {
+    vmodem(); // built before the clock starts
+    within(Duration::from_secs(60), async {
+        let base = free_range(200);
+        let mut child = fleet(&[
+            "--count",
+            "200",
+            "--tcp-base",
+            &format!("127.0.0.1:{base}"),
+            "--no-broker",
+        ])
+        .spawn()
+        .unwrap();
+        // `ready:` comes once every port listens.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut banner = Vec::new();
+        let mut buf = [0u8; 256];
+        while !String::from_utf8_lossy(&banner).contains("\nready: 200 modules started") {
+            let n = stdout.read(&mut buf).await.unwrap();
+            assert!(
+                n > 0,
+                "vmodem fleet ended: {:?}",
+                String::from_utf8_lossy(&banner)
+            );
+            banner.extend_from_slice(&buf[..n]);
+        }
+        let banner = String::from_utf8_lossy(&banner).into_owned();
+        assert!(
+            banner.starts_with(&format!(
+                "vmodem fleet: modules 0..200 of 200 (shard 0/1), serial tcp 127.0.0.1:{base}..{}",
+                base + 200
+            )),
+            "{banner}"
+        );
+        let mut imeis = BTreeSet::new();
+        for i in 0..200u16 {
+            let imei = gsn(SocketAddr::from(([127, 0, 0, 1], base + i))).await;
+            assert_eq!(imei, imei_of(u32::from(i)), "module {i}");
+            imeis.insert(imei);
+        }
+        assert_eq!(imeis.len(), 200, "distinct IMEIs");
+        stop(child).await;
+    })
+    .await;
+}
+
+/// Stops a fleet the way a user does (SIGTERM) and checks it ends cleanly.
+async fn stop(mut child: Child) {
+    let pid = child.id().expect("running") as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("vmodem fleet did not stop within 10 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
+
+const PUBLISH_ONCE: &str = "\
+# connect, publish the IMEI once (QoS 1), done
+AT+QMTOPEN=0,\"{broker_host}\",{broker_port}
+<< +QMTOPEN: 0,0
+AT+QMTCONN=0,\"fleet-{id}\"
+<< +QMTCONN: 0,0,0
+AT+QMTPUBEX=0,1,1,0,\"fleet/{id}\",{len}
+>> {imei},{shard}
+<< +QMTPUBEX: 0,1,0
+";
+
+/// Collects `n` messages (or fails with what came), by topic.
+async fn collect(observer: &mut Observer, n: usize) -> BTreeMap<String, Vec<String>> {
+    let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut count = 0;
+    while count < n {
+        match observer.next_message_within(Duration::from_secs(10)).await {
+            Some(m) => {
+                got.entry(m.topic)
+                    .or_default()
+                    .push(String::from_utf8_lossy(&m.payload).into_owned());
+                count += 1;
+            }
+            None => panic!("{count} of {n} messages came"),
+        }
+    }
+    // Nothing more (a duplicate would show an overlap).
+    assert!(
+        observer
+            .next_message_within(Duration::from_millis(300))
+            .await
+            .is_none(),
+        "more than {n} messages"
+    );
+    got
+}
+
+/// Issue 13 "done when": 2,000 scripted modules each publish once to a
+/// mosquitto, through their own AT engine and MQTT client; every message
+/// reaches a subscriber, and the `--json` report says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_scripted_modules_each_publish_once_to_mosquitto() {
+    vmodem(); // built before the clock starts
+    within(Duration::from_secs(90), async {
+        let mosquitto = Mosquitto::start().await;
+        let mut observer = Observer::connect(mosquitto.addr(), "fleet-observer").await;
+        observer.subscribe("fleet/#", 1).await;
+        let dir = ScratchDir::new("fleet-2000");
+        let script = dir.write("once.txt", PUBLISH_ONCE.as_bytes());
+        let json = dir.join("report.json");
+        let started = std::time::Instant::now();
+        let out = finish(fleet(&[
+            "--count",
+            "2000",
+            "--script",
+            script.to_str().unwrap(),
+            "--no-broker",
+            "--broker",
+            &mosquitto.addr().to_string(),
+            "--json",
+            json.to_str().unwrap(),
+        ]))
+        .await;
+        let took = started.elapsed();
+        let got = collect(&mut observer, 2000).await;
+        assert_eq!(got.len(), 2000, "one topic per module");
+        for id in 0..2000u32 {
+            assert_eq!(
+                got[&format!("fleet/{id}")],
+                [format!("{},0", imei_of(id))],
+                "module {id}"
+            );
+        }
+        assert!(
+            out.contains("started 2000, scripts finished 2000, failed 0"),
+            "{out}"
+        );
+        let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(report["fleet"]["modules"], 2000);
+        assert_eq!(report["modules"]["scripts_finished"], 2000);
+        assert_eq!(report["connected"]["max"], 2000);
+        assert_eq!(report["connected"]["connects"], 2000);
+        assert_eq!(report["commands"], 6000);
+        assert_eq!(report["published"], 2000);
+        assert_eq!(report["errors"], serde_json::json!({}));
+        assert_eq!(report["qmtstat"], serde_json::json!({}));
+        for command in ["AT+QMTOPEN", "AT+QMTCONN", "AT+QMTPUBEX"] {
+            let h = &report["latency_ms"][command];
+            assert_eq!(h["count"], 2000, "{command}: {h}");
+            let (p50, p99, max) = (
+                h["p50"].as_f64().unwrap(),
+                h["p99"].as_f64().unwrap(),
+                h["max"].as_f64().unwrap(),
+            );
+            assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{command}: {h}");
+        }
+        assert!(
+            report["delivery_ms"].is_null(),
+            "the script does not subscribe"
+        );
+        eprintln!("2,000 modules published once in {took:?} (debug build)");
+    })
+    .await;
+}
+
+/// Issue 13 §5: `--shard i/n` in several processes runs disjoint shares
+/// whose union is the fleet, each module with its own index's identity;
+/// `$JOB_COMPLETION_INDEX` with `--shard-count` picks the shard as
+/// `--shard` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_are_disjoint_and_their_union_is_the_fleet() {
+    vmodem(); // built before the clock starts
+    within(Duration::from_secs(60), async {
+        let mosquitto = Mosquitto::start().await;
+        let mut observer = Observer::connect(mosquitto.addr(), "shard-observer").await;
+        observer.subscribe("fleet/#", 1).await;
+        let dir = ScratchDir::new("fleet-shards");
+        let script = dir.write("once.txt", PUBLISH_ONCE.as_bytes());
+        let broker = mosquitto.addr().to_string();
+        let common = [
+            "--count",
+            "100",
+            "--script",
+            script.to_str().unwrap(),
+            "--no-broker",
+            "--broker",
+            &broker,
+        ];
+        let mut runs = Vec::new();
+        for i in 0..3 {
+            let json = dir.join(&format!("shard{i}.json"));
+            let mut cmd = fleet(&common);
+            cmd.args(["--json", json.to_str().unwrap()]);
+            if i == 2 {
+                cmd.args(["--shard-count", "3"])
+                    .env("JOB_COMPLETION_INDEX", "2");
+            } else {
+                cmd.args(["--shard", &format!("{i}/3")]);
+            }
+            runs.push((json, tokio::spawn(finish(cmd))));
+        }
+        let mut ranges = Vec::new();
+        for (i, (json, run)) in runs.into_iter().enumerate() {
+            let out = run.await.unwrap();
+            let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+            assert_eq!(report["fleet"]["shard"], serde_json::json!([i, 3]), "{out}");
+            let ids = &report["fleet"]["ids"];
+            let range = (
+                ids[0].as_u64().unwrap() as u32,
+                ids[1].as_u64().unwrap() as u32,
+            );
+            assert_eq!(
+                report["published"],
+                u64::from(range.1 - range.0),
+                "shard {i}"
+            );
+            ranges.push(range);
+        }
+        assert_eq!(ranges, [(0, 33), (33, 66), (66, 100)]);
+        let got = collect(&mut observer, 100).await;
+        for (shard, (from, to)) in ranges.iter().enumerate() {
+            for id in *from..*to {
+                assert_eq!(
+                    got.get(&format!("fleet/{id}")).map(Vec::as_slice),
+                    Some(&[format!("{},{shard}", imei_of(id))][..]),
+                    "module {id} once, from shard {shard}"
+                );
+            }
+        }
+        assert_eq!(got.len(), 100);
+    })
+    .await;
+}
+
+/// The report counts refusals by result code, and a script stops at its
+/// first failed step when it has no `@connect` block to go back to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_counts_errors_by_result_code() {
+    vmodem(); // built before the clock starts
+    within(Duration::from_secs(60), async {
+        let dir = ScratchDir::new("fleet-errors");
+        let script = dir.write(
+            "refused.txt",
+            b"AT+QMTPUBEX=0,1,1,0,\"t/{id}\",{len}\n>> never\n<< +QMTPUBEX: 0,1,0\n",
+        );
+        let json = dir.join("report.json");
+        let out = finish(fleet(&[
+            "--count",
+            "5",
+            "--script",
+            script.to_str().unwrap(),
+            "--broker-listen",
+            "127.0.0.1:0",
+            "--json",
+            json.to_str().unwrap(),
+        ]))
+        .await;
+        let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        // AT+QMTPUBEX on a client that is not connected: ERROR (note ch. 3).
+        assert_eq!(
+            report["errors"],
+            serde_json::json!({"AT+QMTPUBEX: ERROR": 5}),
+            "{out}"
+        );
+        assert_eq!(report["modules"]["scripts_failed"], 5);
+        assert_eq!(report["modules"]["scripts_finished"], 0);
+        assert_eq!(report["published"], 0);
+        assert!(out.contains("AT+QMTPUBEX: ERROR"), "{out}");
+    })
+    .await;
+}
