@@ -438,3 +438,82 @@ async fn the_report_counts_errors_by_result_code() {
     })
     .await;
 }
+
+/// A telemetry loop survives a broker restart: each module's MQTT client
+/// reports `+QMTSTAT` when mosquitto is killed, the script's `@connect`
+/// block runs again after its backoff, and publishing resumes; the report
+/// counts the `+QMTSTAT`s by code and the second round of connects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_telemetry_loop_reconnects_after_qmtstat() {
+    vmodem(); // built before the clock starts
+    within(Duration::from_secs(60), async {
+        const N: usize = 20;
+        let mut mosquitto = Mosquitto::start().await;
+        let dir = ScratchDir::new("fleet-reconnect");
+        let script = dir.write(
+            "loop.txt",
+            b"@connect backoff 300ms\n\
+              AT+QMTOPEN=0,\"{broker_host}\",{broker_port}\n\
+              << +QMTOPEN: 0,0\n\
+              AT+QMTCONN=0,\"loop-{id}\"\n\
+              << +QMTCONN: 0,0,0\n\
+              @every 300ms jitter 100ms\n\
+              AT+QMTPUBEX=0,{msgid},1,0,\"loop/{id}\",{len}\n\
+              >> {seq}\n\
+              << +QMTPUBEX: 0,{msgid},0\n\
+              @end\n",
+        );
+        let json = dir.join("report.json");
+        let broker = mosquitto.addr().to_string();
+        let cmd = fleet(&[
+            "--count",
+            &N.to_string(),
+            "--script",
+            script.to_str().unwrap(),
+            "--no-broker",
+            "--broker",
+            &broker,
+            "--duration",
+            "8s",
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        let run = tokio::spawn(finish(cmd));
+        let mut observer = Observer::connect(mosquitto.addr(), "loop-observer-1").await;
+        observer.subscribe("loop/#", 1).await;
+        all_publish(&mut observer, N).await;
+        mosquitto.restart().await;
+        let mut observer = Observer::connect(mosquitto.addr(), "loop-observer-2").await;
+        observer.subscribe("loop/#", 1).await;
+        all_publish(&mut observer, N).await;
+        let out = run.await.unwrap();
+        let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let stat: u64 = report["qmtstat"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert!(stat >= N as u64, "every module saw +QMTSTAT: {out}");
+        assert!(
+            report["connected"]["connects"].as_u64().unwrap() >= 2 * N as u64,
+            "every module connected again: {out}"
+        );
+        assert_eq!(report["connected"]["now"], N, "{out}");
+        assert!(out.contains("+QMTSTAT by code"), "{out}");
+    })
+    .await;
+}
+
+/// Waits until every one of `n` modules has published on `loop/<id>`.
+async fn all_publish(observer: &mut Observer, n: usize) {
+    let mut heard = BTreeSet::new();
+    while heard.len() < n {
+        match observer.next_message_within(Duration::from_secs(15)).await {
+            Some(m) => {
+                heard.insert(m.topic);
+            }
+            None => panic!("only {} of {n} modules published: {heard:?}", heard.len()),
+        }
+    }
+}
