@@ -604,6 +604,7 @@ mod tests {
         let host = Host::new(io, ident, shared);
         let future = host.run();
         let size = std::mem::size_of_val(&future);
+        eprintln!("host task future: {size} bytes");
         assert!(size <= 4096, "the host task's future is {size} bytes");
     }
 }
