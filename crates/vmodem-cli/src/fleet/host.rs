@@ -99,18 +99,17 @@ impl Values for Vals<'_> {
     fn put(&self, var: Var, out: &mut Vec<u8>) {
         use std::io::Write;
         let h = self.host;
+        let text: &str = match var {
+            Var::Imei => &h.ident.imei,
+            Var::Imsi => &h.ident.imsi,
+            Var::Iccid => &h.ident.iccid,
+            Var::BrokerHost => h.shared.broker.as_ref().map_or("", |b| b.0.as_str()),
+            _ => "",
+        };
+        out.extend_from_slice(text.as_bytes());
+        // Writing to a Vec cannot fail.
         let _ = match var {
             Var::Id => write!(out, "{}", h.ident.id),
-            Var::Imei => Ok(out.extend_from_slice(h.ident.imei.as_bytes())),
-            Var::Imsi => Ok(out.extend_from_slice(h.ident.imsi.as_bytes())),
-            Var::Iccid => Ok(out.extend_from_slice(h.ident.iccid.as_bytes())),
-            Var::BrokerHost => Ok(out.extend_from_slice(
-                h.shared
-                    .broker
-                    .as_ref()
-                    .map_or("", |b| b.0.as_str())
-                    .as_bytes(),
-            )),
             Var::BrokerPort => write!(out, "{}", h.shared.broker.as_ref().map_or(0, |b| b.1)),
             Var::Seq => write!(out, "{}", h.seq),
             Var::MsgId => write!(out, "{}", h.seq % 65535 + 1),
@@ -118,6 +117,7 @@ impl Values for Vals<'_> {
             Var::UnixMs => write!(out, "{}", crate::run::unix_time_ms()),
             Var::Count => write!(out, "{}", h.shared.count),
             Var::Shard => write!(out, "{}", h.shared.shard),
+            Var::Imei | Var::Imsi | Var::Iccid | Var::BrokerHost => Ok(()),
         };
     }
 }
