@@ -517,3 +517,88 @@ async fn all_publish(observer: &mut Observer, n: usize) {
         }
     }
 }
+
+/// A raw HTTP/1.1 GET (no client crate): the status code and the JSON body.
+async fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .expect("connect to the control API");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "a chunked answer: {head}"
+    );
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::String(body.into())),
+    )
+}
+
+/// Issue 13 "done when": the control API of `vmodem fleet --control` lists
+/// every module of the process: a shard's ids and identities only, each
+/// module answering its own status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_api_lists_every_module_of_the_shard() {
+    vmodem(); // built before the clock starts
+    within(Duration::from_secs(60), async {
+        let dir = ScratchDir::new("fleet-control");
+        let script = dir.write("idle.txt", b"AT\n");
+        let mut child = fleet(&[
+            "--count",
+            "900",
+            "--shard",
+            "1/3",
+            "--script",
+            script.to_str().unwrap(),
+            "--no-broker",
+            "--control",
+            "127.0.0.1:0",
+            "--duration",
+            "60s",
+        ])
+        .spawn()
+        .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut banner = String::new();
+        let mut buf = [0u8; 256];
+        while !banner.contains("\nready: 300 modules started") {
+            let n = stdout.read(&mut buf).await.unwrap();
+            assert!(n > 0, "vmodem fleet ended: {banner}");
+            banner.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        let url = banner
+            .lines()
+            .find_map(|l| l.strip_prefix("control: http://"))
+            .unwrap_or_else(|| panic!("no control: line in {banner}"));
+        let addr: SocketAddr = url.split_whitespace().next().unwrap().parse().unwrap();
+        let (status, list) = http_get(addr, "/v1/modules").await;
+        assert_eq!(status, 200, "{list}");
+        let list = list.as_array().expect("an array of statuses");
+        let ids: Vec<u64> = list.iter().map(|m| m["id"].as_u64().unwrap()).collect();
+        assert_eq!(ids, (300..600).collect::<Vec<u64>>(), "shard 1/3 of 900");
+        for m in list {
+            let id = m["id"].as_u64().unwrap() as u32;
+            assert_eq!(m["imei"], imei_of(id), "module {id}: {m}");
+            assert_eq!(m["serial"]["kind"], "none", "in-process: {m}");
+        }
+        let (status, one) = http_get(addr, "/v1/modules/450").await;
+        assert_eq!(
+            (status, &one["imei"]),
+            (200, &Value::from(imei_of(450))),
+            "{one}"
+        );
+        let (status, none) = http_get(addr, "/v1/modules/0").await;
+        assert_eq!(status, 404, "module 0 is shard 0's: {none}");
+        assert!(none["error"].is_string(), "{none}");
+        stop(child).await;
+    })
+    .await;
+}

@@ -25,14 +25,14 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use vmodem_core::{Config, Network};
-use vmodem_tokio::control::{ModuleEntry, Registry};
+use vmodem_tokio::control::{ModuleEntry, Registry, SerialLine};
 use vmodem_tokio::{spawn_module, HostPort, ModuleHandle, ModuleOptions, PtyPort, TcpSerialPort};
 
 use self::host::{Host, Ident, Shared};
 use self::report::{RunInfo, Stats};
 use self::script::Script;
 use crate::args::FleetArgs;
-use crate::run::{start_broker, unix_time_ms};
+use crate::run::{bind_control, control_banner, start_broker, unix_time_ms};
 
 /// Bytes each direction of an in-process serial line holds unread: enough
 /// for a burst of URCs; past it the module's output waits in the core.
@@ -135,6 +135,8 @@ pub(crate) async fn run(args: FleetArgs) -> Result<()> {
         );
     }
     check_files(modules, serial, !args.no_broker)?;
+    // control: bound first, so a refused or busy address fails before any module starts.
+    let control = bind_control(args.control, args.control_token.as_deref()).await?;
     let broker = match args.no_broker {
         true => None,
         false => Some(start_broker(args.broker_listen, None, &[]).await?),
@@ -197,6 +199,20 @@ pub(crate) async fn run(args: FleetArgs) -> Result<()> {
         (None, Some((host, port))) => println!("broker: {host}:{port} (--broker)"),
         (None, None) => println!("broker: none built in (--no-broker)"),
     }
+    if let Some(listener) = control {
+        let addr = listener
+            .local_addr()
+            .context("cannot read the control API's address")?;
+        println!("{}", control_banner(addr));
+        let token = args.control_token.clone().filter(|t| !t.is_empty());
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            if let Err(e) = vmodem_tokio::control::serve(listener, token, registry).await {
+                tracing::error!(error = %e, "the control API stopped");
+            }
+        });
+    }
+    let control = args.control;
     let _ = std::io::stdout().flush();
 
     let network = Network::default_for(args.timing);
@@ -223,25 +239,32 @@ pub(crate) async fn run(args: FleetArgs) -> Result<()> {
                 ..Config::default()
             };
             let [imei, imsi, iccid] = config.identity_numbers();
+            let mut serial_line = SerialLine::None;
             let (port, host_end) = match &shared {
                 Some(_) => {
                     let (port, end) = HostPort::in_process(IN_PROCESS_BUFFER);
                     (port, Some(end))
                 }
-                None => (open_port(&args, id).await?, None),
+                None => {
+                    let (port, line) = open_port(&args, id).await?;
+                    serial_line = line;
+                    (port, None)
+                }
             };
             let options = ModuleOptions {
                 config,
                 power_on: args.power_on,
+                timeline: control.as_ref().map(|_| registry.timeline_sender(id)),
                 ..ModuleOptions::default()
             };
             let module = spawn_module(port, options).context("cannot start a module")?;
-            registry.register(ModuleEntry {
-                id,
-                model: args.model.profile().model.to_owned(),
-                imei: imei.clone(),
-                control: module.control(),
-            });
+            if control.is_some() {
+                let mut entry =
+                    ModuleEntry::new(id, module.control(), std::mem::take(&mut serial_line));
+                entry.model = args.model.profile().model.to_owned();
+                entry.imei = imei.clone();
+                registry.register(entry);
+            }
             handles.push(module);
             if let (Some(shared), Some(end)) = (&shared, host_end) {
                 let host = Host::new(
@@ -307,7 +330,7 @@ pub(crate) async fn run(args: FleetArgs) -> Result<()> {
     Ok(())
 }
 
-async fn open_port(args: &FleetArgs, id: u32) -> Result<HostPort> {
+async fn open_port(args: &FleetArgs, id: u32) -> Result<(HostPort, SerialLine)> {
     if let Some(base) = args.tcp_base {
         let port = u32::from(base.port()) + id;
         let port = u16::try_from(port).ok().with_context(|| {
@@ -317,7 +340,7 @@ async fn open_port(args: &FleetArgs, id: u32) -> Result<HostPort> {
         let p = TcpSerialPort::bind(addr)
             .await
             .with_context(|| format!("module {id}: cannot listen on {addr}"))?;
-        return Ok(p.into());
+        return Ok((p.into(), SerialLine::Tcp(addr)));
     }
     let dir: &Path = args.pty_dir.as_deref().expect("checked above");
     let link = dir.join(format!("tty{id}"));
@@ -327,7 +350,11 @@ async fn open_port(args: &FleetArgs, id: u32) -> Result<HostPort> {
             link.display()
         )
     })?;
-    Ok(p.into())
+    let line = SerialLine::Pty {
+        path: p.path().to_owned(),
+        link: Some(link),
+    };
+    Ok((p.into(), line))
 }
 
 async fn wait(duration: Option<std::time::Duration>) -> Result<()> {
