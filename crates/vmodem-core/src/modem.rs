@@ -677,6 +677,8 @@ impl Modem {
         let stored_device = std::mem::replace(&mut self.device, fresh);
         // What survives a restart: the clock and the non-volatile settings.
         self.device.clock_offset_ms = stored_device.clock_offset_ms;
+        // The world outside (device faults) does not change with a reboot.
+        self.device.env = stored_device.env;
         self.device.clock_zone = stored_device.clock_zone;
         self.device.urcport = stored_device.urcport;
         self.device.baud = stored_device.baud;
@@ -750,7 +752,10 @@ impl Modem {
     /// Wall-clock Unix milliseconds at `now`, as the module's clock shows it.
     pub(crate) fn unix_ms(&self, now: Instant) -> i64 {
         let since = now.saturating_duration_since(self.epoch).as_millis() as i64;
-        self.config.unix_time_ms as i64 + since + self.device.clock_offset_ms
+        self.config.unix_time_ms as i64
+            + since
+            + self.device.clock_offset_ms
+            + self.device.env.clock_offset_s.saturating_mul(1000)
     }
 }
 

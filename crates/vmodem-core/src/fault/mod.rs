@@ -11,7 +11,10 @@ use core::fmt;
 
 use crate::time::Instant;
 
+mod device;
 mod modem;
+
+pub(crate) use device::Environment;
 
 /// Identifies one fault started on a module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
