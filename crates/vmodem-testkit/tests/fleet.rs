@@ -602,3 +602,146 @@ async fn the_control_api_lists_every_module_of_the_shard() {
     })
     .await;
 }
+
+/// A raw HTTP/1.1 POST of a JSON body: the status code and the JSON answer.
+async fn http_post(addr: SocketAddr, path: &str, body: &Value) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .expect("connect to the control API");
+    let body = body.to_string();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: \
+         application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::String(body.into())),
+    )
+}
+
+/// Issue 13 §1 with the device faults: a fault started through the fleet's
+/// control API on a seeded quarter of the modules (`"modules": "25%"`)
+/// drops their PDP context; as many `+QMTSTAT`s come as modules were hit, their
+/// scripts' `@connect` blocks activate the context again (`? AT+QIACT=1`)
+/// and reconnect, and the report counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_on_a_fraction_of_the_fleet_is_seen_and_survived_by_that_fraction() {
+    vmodem(); // built before the clock starts
+    within(Duration::from_secs(60), async {
+        let dir = ScratchDir::new("fleet-fault");
+        let script = dir.write(
+            "loop.txt",
+            b"@connect backoff 200ms\n\
+              ? AT+QIACT=1\n\
+              AT+QMTOPEN=0,\"{broker_host}\",{broker_port}\n\
+              << +QMTOPEN: 0,0\n\
+              AT+QMTCONN=0,\"f-{id}\"\n\
+              << +QMTCONN: 0,0,0\n\
+              @every 500ms jitter 100ms\n\
+              AT+QMTPUBEX=0,{msgid},1,0,\"f/{id}\",{len}\n\
+              >> {seq}\n\
+              << +QMTPUBEX: 0,{msgid},0\n\
+              @end\n",
+        );
+        let json = dir.join("report.json");
+        let mut child = fleet(&[
+            "--count",
+            "40",
+            "--script",
+            script.to_str().unwrap(),
+            "--broker-listen",
+            "127.0.0.1:0",
+            "--control",
+            "127.0.0.1:0",
+            "--duration",
+            "6s",
+            "--json",
+            json.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut banner = String::new();
+        let mut buf = [0u8; 256];
+        while !banner.contains("\nready: 40 modules started") {
+            let n = stdout.read(&mut buf).await.unwrap();
+            assert!(n > 0, "vmodem fleet ended: {banner}");
+            banner.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        let url = banner
+            .lines()
+            .find_map(|l| l.strip_prefix("control: http://"))
+            .unwrap_or_else(|| panic!("no control: line in {banner}"));
+        let addr: SocketAddr = url.split_whitespace().next().unwrap().parse().unwrap();
+        // Every module connected (the API's own view of its MQTT client).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, list) = http_get(addr, "/v1/modules").await;
+            let connected = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| {
+                    m["mqtt"]
+                        .as_array()
+                        .is_some_and(|c| c.iter().any(|c| c["state"] == "connected"))
+                })
+                .count();
+            if connected == 40 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{connected} of 40 connected: {list}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (status, faults) = http_post(
+            addr,
+            "/v1/faults",
+            &serde_json::json!({"kind": "pdp_deact", "cid": 1, "modules": "25%"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{faults}");
+        // {"faults": [{"module": id, "fault": {…}}, …]} (docs/control.md)
+        let hit: BTreeSet<u64> = faults["faults"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{faults}"))
+            .iter()
+            .map(|f| f["module"].as_u64().unwrap())
+            .collect();
+        assert_eq!(hit.len(), 10, "25% of 40: {faults}");
+        let mut rest = Vec::new();
+        stdout.read_to_end(&mut rest).await.unwrap();
+        let status = child.wait().await.unwrap();
+        let out = banner + &String::from_utf8_lossy(&rest);
+        assert!(status.success(), "{out}");
+        let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        // The code is the device fault's (docs/faults.md); each hit module saw one.
+        let stat: u64 = report["qmtstat"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(stat, 10, "{out}");
+        assert_eq!(
+            report["errors"],
+            serde_json::json!({}),
+            "no publish on a lost link: {out}"
+        );
+        assert_eq!(
+            report["connected"]["connects"], 50,
+            "the 10 connected again: {out}"
+        );
+        assert_eq!(report["connected"]["now"], 40, "{out}");
+    })
+    .await;
+}

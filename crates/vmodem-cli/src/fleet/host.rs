@@ -250,6 +250,13 @@ impl Host {
         while repeat.times.is_none_or(|t| done < t) {
             let at = next + self.jitter(repeat.jitter);
             self.until(at).await?;
+            if self.link_lost {
+                // `+QMTSTAT` while waiting for the tick: reconnect before publishing.
+                if let Some((steps, backoff)) = connect {
+                    self.connect(steps, *backoff, false).await?;
+                }
+                self.link_lost = false;
+            }
             self.seq = done;
             let result = self.steps(&repeat.steps).await;
             done += 1;
@@ -292,9 +299,14 @@ impl Host {
         let mut last_command: Option<(String, Instant, Duration)> = None;
         for step in steps {
             match step {
-                Step::Command { text, payload, .. } => {
+                Step::Command {
+                    text,
+                    payload,
+                    may_refuse,
+                    ..
+                } => {
                     let sent = Instant::now();
-                    let (name, wait) = self.command(text, payload.as_ref()).await?;
+                    let (name, wait) = self.command(text, payload.as_ref(), *may_refuse).await?;
                     last_command = Some((name, sent, wait));
                 }
                 Step::WaitUrc { text, .. } => {
@@ -321,6 +333,7 @@ impl Host {
         &mut self,
         text: &Template,
         payload: Option<&Template>,
+        may_refuse: bool,
     ) -> Result<(String, Duration), Failed> {
         let mut data = Vec::new();
         if let Some(p) = payload {
@@ -363,7 +376,7 @@ impl Host {
                     self.write(&bytes).await?;
                 }
                 Ok(Some(Item::Response(r))) => {
-                    if r.result == FinalResult::Ok {
+                    if r.result == FinalResult::Ok || may_refuse {
                         return Ok((name, command.timeout()));
                     }
                     self.stats().error(&format!("{name}: {}", r.result));

@@ -8,6 +8,7 @@
 //! # once, after the module's RDY
 //! AT+QMTCFG="version",0,4
 //! @connect backoff 2s          # from here to @every: re-run after +QMTSTAT
+//! ? AT+QIACT=1                 # `?`: ERROR (already active) is no failure
 //! AT+QMTOPEN=0,"{broker_host}",{broker_port}
 //! << +QMTOPEN: 0,0
 //! AT+QMTCONN=0,"dev-{imei}"
@@ -153,6 +154,9 @@ pub(crate) enum Step {
     Command {
         text: Template,
         payload: Option<Template>,
+        /// `? AT…`: a refusal (ERROR, `+CME ERROR`) is not a failure, for
+        /// commands whose refusal is a state (AT+QIACT=1 on an active context).
+        may_refuse: bool,
         /// The script line, for messages.
         line: usize,
     },
@@ -315,6 +319,10 @@ impl Script {
                 *slot = Some(payload);
                 continue;
             }
+            let (may_refuse, line) = match line.strip_prefix("? ") {
+                Some(rest) => (true, rest.trim_start()),
+                None => (false, line),
+            };
             let command = line.strip_prefix("> ").unwrap_or(line);
             if !command
                 .get(..2)
@@ -332,6 +340,7 @@ impl Script {
             script.steps(&section).push(Step::Command {
                 text,
                 payload: None,
+                may_refuse,
                 line: n,
             });
         }
@@ -343,6 +352,7 @@ impl Script {
                 text,
                 payload: None,
                 line,
+                ..
             } = step
             {
                 if text.uses(Var::Len) {
@@ -528,6 +538,22 @@ mod tests {
         };
         assert_eq!(expand(p), "{\"seq\":?} # not a comment");
         assert_eq!(s.epilogue.len(), 1);
+        let s = Script::parse("@connect\n? AT+QIACT=1\nAT+QMTOPEN=0,\"h\",1\n").unwrap();
+        let steps = &s.connect.unwrap().0;
+        assert!(matches!(
+            steps[0],
+            Step::Command {
+                may_refuse: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            steps[1],
+            Step::Command {
+                may_refuse: false,
+                ..
+            }
+        ));
         assert!(s.subscribes && s.ends());
     }
 
