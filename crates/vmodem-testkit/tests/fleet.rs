@@ -745,3 +745,48 @@ async fn a_fault_on_a_fraction_of_the_fleet_is_seen_and_survived_by_that_fractio
     })
     .await;
 }
+
+/// Publish → delivery is timed when the script subscribes: each module
+/// subscribes to its own topic, publishes once, and its `+QMTRECV` of that
+/// message closes the measurement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_to_delivery_is_timed_when_the_script_subscribes() {
+    vmodem(); // built before the clock starts
+    within(Duration::from_secs(60), async {
+        let dir = ScratchDir::new("fleet-delivery");
+        let script = dir.write(
+            "echo.txt",
+            b"AT+QMTOPEN=0,\"{broker_host}\",{broker_port}\n\
+              << +QMTOPEN: 0,0\n\
+              AT+QMTCONN=0,\"echo-{id}\"\n\
+              << +QMTCONN: 0,0,0\n\
+              AT+QMTSUB=0,1,\"echo/{id}\",1\n\
+              << +QMTSUB: 0,1,0,1\n\
+              AT+QMTPUBEX=0,2,1,0,\"echo/{id}\",{len}\n\
+              >> {\"imei\":\"{imei}\"}\n\
+              << +QMTRECV: 0,\n",
+        );
+        let json = dir.join("report.json");
+        let out = finish(fleet(&[
+            "--count",
+            "20",
+            "--script",
+            script.to_str().unwrap(),
+            "--broker-listen",
+            "127.0.0.1:0",
+            "--json",
+            json.to_str().unwrap(),
+        ]))
+        .await;
+        let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(report["modules"]["scripts_finished"], 20, "{out}");
+        assert_eq!(report["received"], 20, "{out}");
+        assert_eq!(report["delivery_ms"]["count"], 20, "{out}");
+        assert!(
+            report["delivery_ms"]["max"].as_f64().unwrap() > 0.0,
+            "{out}"
+        );
+        assert!(out.contains("publish → delivery"), "{out}");
+    })
+    .await;
+}
