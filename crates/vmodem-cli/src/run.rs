@@ -336,7 +336,7 @@ fn write_banner(
 /// (anyone who reaches the API can make the module fail, see its status and
 /// watch its serial line, credentials included), and then with the exposure
 /// warning.
-async fn bind_control(
+pub(crate) async fn bind_control(
     addr: Option<SocketAddr>,
     token: Option<&str>,
 ) -> Result<Option<tokio::net::TcpListener>> {
@@ -394,7 +394,7 @@ fn serve_control(
 
 /// `control: http://HOST:PORT`, an address a local client can use (loopback
 /// for a wildcard bind).
-fn control_banner(addr: SocketAddr) -> String {
+pub(crate) fn control_banner(addr: SocketAddr) -> String {
     let (url, note) = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => (
             SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
