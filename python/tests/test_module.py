@@ -180,11 +180,13 @@ def test_a_flag_the_binary_lacks_is_named(binary: str) -> None:
         vmodem.Module(network="catm1").start()
 
 
-def test_fleet_says_it_needs_vmodem_fleet(binary: str) -> None:
-    if _binary.flags(binary, "fleet") is not None:
-        pytest.skip("this vmodem has `vmodem fleet`")
+def test_fleet_says_it_needs_vmodem_fleet(tmp_path: Path) -> None:
+    # A stand-in for a vmodem older than `vmodem fleet`: clap's answer to an unknown subcommand.
+    old = tmp_path / "vmodem"
+    old.write_text("#!/bin/sh\necho \"error: unrecognized subcommand '$1'\" >&2\nexit 2\n")
+    old.chmod(0o755)
     with pytest.raises(vmodem.UnsupportedOption, match="vmodem.Fleet .*`vmodem fleet`"):
-        vmodem.Fleet(3).start()
+        vmodem.Fleet(3, binary=old).start()
 
 
 def _silent_binary(tmp_path: Path) -> Path:
