@@ -121,14 +121,22 @@ def test_broker_refuses_a_wrong_password_and_accepts_the_right_one(
     # side logs in too.
     cloud = Subscriber(vmodem_module.broker, topic, credentials=("cloud", "c"))
     try:
-        fw = firmware(line, vmodem_module, topic, username="device-1", password="wrong")
+        fw = firmware(line, vmodem_module, topic)  # no user name at all
         fw.boot()
+        with pytest.raises(BrokerRefused) as refused:
+            fw.run([b"never"])
+        assert refused.value.ret_code == 5  # not authorized
+        fw.settings.username, fw.settings.password = "device-1", "wrong"
         with pytest.raises(BrokerRefused) as refused:
             fw.run([b"never"])
         assert refused.value.ret_code == 4  # bad user name or password
         fw.settings.password = "s3cret"
         assert fw.run([b"let in"]) == 1
         assert cloud.take(1) == [b"let in"]
+        assert fw.counters.connects == 1
+        said = [l.text for l in vmodem.trace.last_lines(vmodem_module.trace_path or "", 200)
+                if l.dir == "module_to_host" and l.text.startswith("+QMTCONN:")]
+        assert said == ["+QMTCONN: 0,0,5", "+QMTCONN: 0,0,4", "+QMTCONN: 0,0,0"], said
     finally:
         cloud.close()
 

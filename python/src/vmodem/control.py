@@ -24,11 +24,14 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, cast
 from .errors import ApiError, ControlUnavailable, UnknownFaultKind
 from .types import Event, FaultInfo, ModuleSelection, ModuleStatus
 
-_KINDS = re.compile(r"kinds?:\s*(.+)$", re.IGNORECASE | re.DOTALL)
+_KINDS = re.compile(r"(?:kinds?|allowed):\s*(.+)$", re.IGNORECASE | re.DOTALL)
 
 
 def kinds_from_error(message: str) -> List[str]:
-    """The fault kinds listed in a 400 answer: ``unknown fault kind "x"; kinds: a, b, c``."""
+    """The fault kinds listed in a 400 answer.
+
+    The answer's text is ``Fault::parse``'s: ``unknown fault kind "x"; allowed: a, b, c``.
+    """
     found = _KINDS.search(message)
     if not found:
         return []
@@ -214,7 +217,7 @@ def _fault_body(kind: str, params: Mapping[str, Any], duration: Optional[float])
 
 
 def _refine(error: ApiError, kind: str) -> ApiError:
-    if error.status == 400 and "kind" in error.message.lower() and "unknown" in error.message.lower():
+    if error.status == 400 and "unknown fault kind" in error.message.lower():
         return UnknownFaultKind(
             kind,
             kinds_from_error(error.message),
