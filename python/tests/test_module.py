@@ -136,13 +136,14 @@ def test_vmodem_dies_with_a_python_process_that_is_killed(tmp_path: Path, binary
             os.kill(pid, signal.SIGKILL)  # the orphan this test made, by its pid
 
 
-def test_a_busy_broker_port_says_what_to_pass() -> None:
+@pytest.mark.parametrize("which", ["broker", "tcp"])
+def test_a_busy_port_says_what_to_pass(which: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(vmodem.PortBusy, match="broker=True .*free ports") as e:
-            vmodem.Module(broker=port).start()
+        with pytest.raises(vmodem.PortBusy, match="broker=True / tcp=True .*free ports") as e:
+            vmodem.Module(**{which: port}).start()  # type: ignore[arg-type]
         assert f"127.0.0.1:{port}" in str(e.value)
 
 
