@@ -143,7 +143,7 @@ def test_a_busy_port_says_what_to_pass(which: str) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(vmodem.PortBusy, match="broker=True / tcp=True .*free ports") as e:
-            vmodem.Module(**{which: port}).start()  # type: ignore[arg-type]
+            vmodem.Module(**{which: port}).start()
         assert f"127.0.0.1:{port}" in str(e.value)
 
 
