@@ -102,6 +102,9 @@ pub(crate) enum Command {
     Fleet(FleetArgs),
     /// Print a `vmodem run --trace` file as a transcript: host ↔ module ↔ broker.
     Trace(crate::trace_view::TraceArgs),
+    /// Drive a running vmodem's control API: status, faults, the live timeline (issue 10).
+    #[command(long_about = crate::ctl::CTL_ABOUT, after_long_help = crate::ctl::CTL_EXAMPLES)]
+    Ctl(crate::ctl::CtlArgs),
 }
 
 /// Flags of `vmodem fleet`.
@@ -542,6 +545,30 @@ pub(crate) struct RunArgs {
         requires = "broker_tls"
     )]
     pub(crate) broker_tls_listen: SocketAddr,
+
+    // ---- control API (issue 10 §1; ws-control) ----
+    /// Serve the control API (HTTP/JSON: status, faults, live events, Prometheus metrics)
+    /// on ADDR: IP:PORT, or a bare PORT for 127.0.0.1:PORT (0 picks a free port; the
+    /// start-up message shows `control: http://127.0.0.1:PORT`). Any other address than
+    /// loopback needs --control-token. For example, make the module lose the network for
+    /// 5 s:
+    ///   vmodem run --control 7878 &
+    ///   curl --json '{"kind":"network_loss","duration_ms":5000}' http://127.0.0.1:7878/v1/modules/0/faults
+    ///   vmodem ctl --url 7878 fault add network_loss --for 5s
+    /// docs/control.md describes every path.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen, verbatim_doc_comment)]
+    pub(crate) control: Option<SocketAddr>,
+
+    /// Require `Authorization: Bearer TOKEN` on every control API request (401 otherwise);
+    /// needed to serve it on an address other hosts can reach. Also read from
+    /// $VMODEM_CONTROL_TOKEN, which keeps it out of the process list.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "VMODEM_CONTROL_TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) control_token: Option<String>,
 }
 
 /// `NAME:PASSWORD` for `--broker-user`: the name before the first colon, not

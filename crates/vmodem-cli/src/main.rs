@@ -5,6 +5,7 @@
 mod args;
 mod at;
 mod conformance;
+mod ctl;
 mod escape;
 mod exposure;
 mod fleet;
@@ -49,6 +50,7 @@ fn run_cli(Cli { command }: Cli) -> Result<ExitCode> {
             result.map(|()| ExitCode::SUCCESS)
         }
         Command::Trace(args) => trace_view::run(args),
+        Command::Ctl(args) => Ok(host_runtime()?.block_on(ctl::run(args))),
         Command::Run(args) => {
             init_logging(&args.log_level)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()

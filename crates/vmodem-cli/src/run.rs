@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 use vmodem_core::{Config, Model, Network, Operator, Timing};
+use vmodem_tokio::control::{ModuleEntry, Registry, SerialLine};
 use vmodem_tokio::{
     spawn_module, BrokerCerts, BrokerError, BrokerOptions, EmbeddedBroker, HostPort, ModuleError,
     ModuleHandle, ModuleOptions, PortError, PowerOn, PtyPort, StdioPort, TcpSerialPort,
@@ -35,6 +36,8 @@ const SSL_CONTEXT: u8 = 2;
 
 /// Runs one module until Ctrl-C, SIGTERM, or (with `--stdio`) end of stdin.
 pub(crate) async fn run(args: RunArgs) -> Result<()> {
+    // control: checked and bound first, so a refused or busy address fails at once.
+    let control = bind_control(args.control, args.control_token.as_deref()).await?;
     let state = state_dir(args.state_dir.as_deref());
     let certs = match (args.broker_tls, &state) {
         (true, Some(state)) => {
@@ -75,6 +78,8 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         .unwrap_or_else(|| Network::default_for(args.timing));
     let seed = args.seed.unwrap_or_else(fresh_seed);
     let operator = args.operator();
+    // control: one registry for the one module, its timeline for /v1/events.
+    let registry = Registry::with_seed(seed);
     let options = ModuleOptions {
         config: Config {
             model: args.model,
@@ -95,6 +100,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         ufs_dir: state
             .as_ref()
             .map(|state| state.join("module-0").join("ufs")),
+        timeline: control.as_ref().map(|_| registry.timeline_sender(0)),
         ..ModuleOptions::default()
     };
     let module = spawn_module(port, options).map_err(|e| {
@@ -111,6 +117,16 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         };
         anyhow::Error::new(e).context(hint)
     })?;
+    let control_addr = match control {
+        Some(listener) => Some(serve_control(
+            listener,
+            args.control_token.clone(),
+            &registry,
+            &module,
+            &serial,
+        )?),
+        None => None,
+    };
     // With --stdio, stdout is the serial line: people-facing text goes to stderr.
     let mut out: Box<dyn Write> = match serial {
         Serial::Stdio => Box::new(io::stderr()),
@@ -132,6 +148,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
         &serial,
         broker_addr,
         tls,
+        control_addr,
     )
         .and_then(|()| match (&serial, args.power_on) {
             (Serial::Stdio, _) | (_, PowerOn::AtStart) => Ok(()),
@@ -212,6 +229,8 @@ async fn open_serial(args: &RunArgs) -> Result<(HostPort, Serial)> {
 }
 
 /// Tells the person who started vmodem where everything is and how to begin.
+// control: one more listener (`control:`) made it 8; a struct is for a later tidy-up.
+#[allow(clippy::too_many_arguments)]
 fn write_banner(
     out: &mut dyn Write,
     model: Model,
@@ -220,6 +239,7 @@ fn write_banner(
     serial: &Serial,
     broker: Option<(SocketAddr, String)>,
     tls: Option<(SocketAddr, &BrokerCerts)>,
+    control: Option<SocketAddr>,
 ) -> io::Result<()> {
     let profile = model.profile();
     let timing = match timing {
@@ -294,10 +314,90 @@ fn write_banner(
     if let Some((addr, certs)) = tls {
         write_tls_banner(out, addr, certs, serial)?;
     }
+    if let Some(addr) = control {
+        writeln!(out, "{}", control_banner(addr))?;
+    }
     if !matches!(serial, Serial::Stdio) {
         writeln!(out, "stop:   Ctrl-C")?;
     }
     out.flush()
+}
+
+// ---- control API (issue 10 §1; ws-control) ----
+
+/// Binds `--control`: loopback as given; another address only with a token
+/// (anyone who reaches the API can make the module fail, see its status and
+/// watch its serial line, credentials included), and then with the exposure
+/// warning.
+async fn bind_control(
+    addr: Option<SocketAddr>,
+    token: Option<&str>,
+) -> Result<Option<tokio::net::TcpListener>> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let token = token.filter(|t| !t.is_empty());
+    if !addr.ip().is_loopback() {
+        if token.is_none() {
+            anyhow::bail!(
+                "--control {addr} would let every host that reaches it start faults and read                  the serial line: add --control-token TOKEN (clients then send Authorization:                  Bearer TOKEN), or listen on loopback, e.g. --control 127.0.0.1:{}",
+                addr.port()
+            );
+        }
+        crate::exposure::warn_if_exposed("--control", addr);
+    }
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "the control API cannot listen on {addr}: pass --control 127.0.0.1:PORT with a              free port (0 picks one)"
+        )
+    })?;
+    Ok(Some(listener))
+}
+
+/// Registers the module and serves the API in the background; the address it
+/// listens on.
+fn serve_control(
+    listener: tokio::net::TcpListener,
+    token: Option<String>,
+    registry: &Registry,
+    module: &ModuleHandle,
+    serial: &Serial,
+) -> Result<SocketAddr> {
+    let addr = listener
+        .local_addr()
+        .context("cannot read the control API's address")?;
+    let line = match serial {
+        Serial::Pty { path, link } => SerialLine::Pty(link.clone().unwrap_or_else(|| path.clone())),
+        Serial::Tcp(addr) => SerialLine::Tcp(*addr),
+        Serial::Stdio => SerialLine::None,
+    };
+    registry.register(ModuleEntry::new(0, module.control(), line));
+    let token = token.filter(|t| !t.is_empty());
+    let registry = registry.clone();
+    tokio::spawn(async move {
+        if let Err(e) = vmodem_tokio::control::serve(listener, token, registry).await {
+            tracing::error!(error = %e, "the control API stopped");
+        }
+    });
+    Ok(addr)
+}
+
+/// `control: http://HOST:PORT`, an address a local client can use (loopback
+/// for a wildcard bind).
+fn control_banner(addr: SocketAddr) -> String {
+    let (url, note) = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
+            format!(" (listening on {addr}; bearer token required)"),
+        ),
+        IpAddr::V6(ip) if ip.is_unspecified() => (
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
+            format!(" (listening on {addr}; bearer token required)"),
+        ),
+        ip if !ip.is_loopback() => (addr, " (bearer token required)".to_owned()),
+        _ => (addr, String::new()),
+    };
+    format!("control: http://{url}{note}  (vmodem ctl --url http://{url} status)")
 }
 
 /// The radio network, and the seed that repeats its delays.

@@ -60,5 +60,6 @@ pub use operator::{Operator, OperatorError};
 pub use radio::Network;
 pub use status::{
     ClientState, ClientStatus, ModuleStatus, PdpStatus, PowerState, RegistrationStatus,
+    SignalStatus,
 };
 pub use time::Instant;

@@ -16,8 +16,9 @@
 //! itself, so the player never has to issue an "end".
 
 use core::time::Duration;
+use std::collections::VecDeque;
 
-use crate::Instant;
+use crate::{Fault, FaultId, Instant, Modem};
 
 /// A fault to start: its kind and parameters as the fault parser takes them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,6 +101,8 @@ pub struct Start {
     pub fault: FaultSpec,
     /// How long it lasts.
     pub duration: Option<Duration>,
+    /// When it was due (`now` at a poll may be later).
+    pub due: Instant,
 }
 
 #[derive(Clone, Debug)]
@@ -158,16 +161,36 @@ impl Player {
     }
 
     /// A line the module wrote to the host (any line ending is ignored).
-    /// Arms the `after` steps waiting for exactly this line.
-    pub fn host_line(&mut self, now: Instant, line: &str) {
+    /// Arms the `after` steps waiting for exactly this line; returns those
+    /// armed (index in the file's steps, and when each is due).
+    pub fn host_line(&mut self, now: Instant, line: &str) -> Vec<(usize, Instant)> {
         let line = line.trim_end_matches(['\r', '\n']);
-        for (step, state) in self.scenario.steps.iter().zip(&mut self.steps) {
+        let mut armed = Vec::new();
+        for (i, (step, state)) in self.scenario.steps.iter().zip(&mut self.steps).enumerate() {
             if let Trigger::After(want) = &step.trigger {
                 if !state.done && state.due.is_none() && state.fired == 0 && want == line {
-                    state.due = Some(now + step.delay);
+                    let due = now + step.delay;
+                    state.due = Some(due);
+                    armed.push((i, due));
                 }
             }
         }
+        armed
+    }
+
+    /// Whether some `after` step still waits for its line (the driver need
+    /// not look at host lines otherwise).
+    pub fn wants_lines(&self) -> bool {
+        self.scenario
+            .steps
+            .iter()
+            .zip(&self.steps)
+            .any(|(step, state)| {
+                matches!(step.trigger, Trigger::After(_))
+                    && !state.done
+                    && state.due.is_none()
+                    && state.fired == 0
+            })
     }
 
     /// The faults due at `now`, in a stable order (steps, then random).
@@ -179,6 +202,7 @@ impl Player {
                     source: format!("step[{i}]"),
                     fault: step.fault.clone(),
                     duration: step.duration,
+                    due,
                 });
                 state.fired += 1;
                 let more = match (step.every, step.count) {
@@ -230,6 +254,7 @@ impl Player {
                         params,
                     },
                     duration,
+                    due,
                 });
                 state.fired += 1;
                 state.due = if r.count.is_some_and(|c| state.fired >= c) {
@@ -250,6 +275,169 @@ impl Player {
         let steps = self.steps.iter().filter(|s| !s.done).filter_map(|s| s.due);
         let random = self.random.iter().filter_map(|r| r.due);
         steps.chain(random).min()
+    }
+}
+
+/// Longest host line an `after` step can match; the rest of a longer line
+/// is not buffered (the line then matches nothing), so a flood of output
+/// cannot grow the runner.
+pub const MAX_LINE: usize = 1024;
+
+/// What a [`Runner`] did, for the timeline and the trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScenarioEvent {
+    /// An `after` step saw its line; its first occurrence is due at `due`.
+    Armed {
+        /// `"step[0]"`…
+        source: String,
+        /// The host line that armed it.
+        line: String,
+        /// When it fires.
+        due: Instant,
+    },
+    /// A step or random entry fired and its fault was started as `id`.
+    Fired {
+        /// `"step[0]"`, `"random[1]"`…
+        source: String,
+        /// When it was due (the fault starts at the poll's `now`, at or after this).
+        due: Instant,
+        /// The started fault's id.
+        id: FaultId,
+        /// The fault.
+        fault: Fault,
+        /// How long it lasts; `None` = until cleared.
+        duration: Option<Duration>,
+    },
+    /// A fault could not be built from what was drawn (a random parameter
+    /// range reaching past what the kind allows); nothing was started.
+    Refused {
+        /// Where it comes from.
+        source: String,
+        /// The kind asked for.
+        kind: String,
+        /// [`Fault::parse`]'s message.
+        error: String,
+    },
+}
+
+/// Plays a scenario on a [`Modem`]: the [`Player`], fed with the lines the
+/// module writes to the host, starting each due fault with
+/// [`Modem::add_fault`] (whose duration the core then ends by itself). This
+/// is the whole of `vmodem run --scenario` apart from the clock, so the
+/// driver and the virtual-time tests run the same code.
+///
+/// Times count from power-up ([`start`](Self::start)): `at = "30s"` is 30 s
+/// after the module first powered up; a later reboot does not restart the
+/// scenario (steps fire once per run, as a CI job expects).
+#[derive(Clone, Debug)]
+pub struct Runner {
+    pending: Option<Scenario>,
+    player: Option<Player>,
+    /// The host line being assembled (at most [`MAX_LINE`] bytes).
+    line: Vec<u8>,
+    /// The current line outgrew [`MAX_LINE`]; it matches nothing.
+    overlong: bool,
+    events: VecDeque<ScenarioEvent>,
+}
+
+impl Runner {
+    /// A runner that starts playing at [`start`](Self::start).
+    pub fn new(scenario: Scenario) -> Runner {
+        Runner {
+            pending: Some(scenario),
+            player: None,
+            line: Vec::new(),
+            overlong: false,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The module powered up at `now`: times count from here. Later calls
+    /// (a power cycle) change nothing.
+    pub fn start(&mut self, now: Instant) {
+        if let Some(scenario) = self.pending.take() {
+            self.player = Some(Player::new(scenario, now));
+        }
+    }
+
+    /// Bytes the module wrote to the host at `now` (each byte once, in
+    /// order; any chunking). Complete lines (ended by CR or LF) are offered
+    /// to the `after` steps.
+    pub fn host_output(&mut self, now: Instant, bytes: &[u8]) {
+        let Some(player) = self.player.as_mut().filter(|p| p.wants_lines()) else {
+            return;
+        };
+        for &b in bytes {
+            if b == b'\r' || b == b'\n' {
+                if !self.line.is_empty() && !self.overlong {
+                    let line = String::from_utf8_lossy(&self.line);
+                    for (i, due) in player.host_line(now, &line) {
+                        self.events.push_back(ScenarioEvent::Armed {
+                            source: format!("step[{i}]"),
+                            line: line.clone().into_owned(),
+                            due,
+                        });
+                    }
+                }
+                self.line.clear();
+                self.overlong = false;
+            } else if self.line.len() < MAX_LINE {
+                self.line.push(b);
+            } else {
+                self.overlong = true;
+            }
+        }
+        if !player.wants_lines() {
+            self.line = Vec::new();
+        }
+    }
+
+    /// Starts on `modem` every fault due by `now`; true if any step fired.
+    pub fn poll(&mut self, now: Instant, modem: &mut Modem) -> bool {
+        let Some(player) = self.player.as_mut() else {
+            return false;
+        };
+        if player.next_deadline().is_none_or(|d| d > now) {
+            return false;
+        }
+        let starts = player.poll(now);
+        let fired = !starts.is_empty();
+        for start in starts {
+            let params: Vec<(&str, &str)> = start
+                .fault
+                .params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            match Fault::parse(&start.fault.kind, &params) {
+                Ok(fault) => {
+                    let id = modem.add_fault(now, fault.clone(), start.duration);
+                    self.events.push_back(ScenarioEvent::Fired {
+                        source: start.source,
+                        due: start.due,
+                        id,
+                        fault,
+                        duration: start.duration,
+                    });
+                }
+                Err(e) => self.events.push_back(ScenarioEvent::Refused {
+                    source: start.source,
+                    kind: start.fault.kind,
+                    error: e.message,
+                }),
+            }
+        }
+        fired
+    }
+
+    /// When [`poll`](Self::poll) next has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.player.as_ref().and_then(Player::next_deadline)
+    }
+
+    /// What the runner did, oldest first.
+    pub fn poll_event(&mut self) -> Option<ScenarioEvent> {
+        self.events.pop_front()
     }
 }
 

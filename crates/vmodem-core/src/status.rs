@@ -34,6 +34,15 @@ pub struct RegistrationStatus {
     pub act: Option<u8>,
 }
 
+/// Signal quality as `AT+CSQ` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignalStatus {
+    /// `<rssi>` 0–31, 99 unknown.
+    pub rssi: u8,
+    /// `<ber>` 0–7, 99 unknown.
+    pub ber: u8,
+}
+
 /// One PDP context.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PdpStatus {
@@ -102,10 +111,16 @@ pub struct ModuleStatus {
     pub model: &'static str,
     /// `AT+GSN`.
     pub imei: String,
+    /// `AT+CIMI`.
+    pub imsi: String,
+    /// `AT+QCCID`.
+    pub iccid: String,
     /// Power.
     pub power: PowerState,
     /// Registration.
     pub registration: RegistrationStatus,
+    /// Signal quality.
+    pub signal: SignalStatus,
     /// Contexts defined or active.
     pub pdp: Vec<PdpStatus>,
     /// Clients that are not closed.

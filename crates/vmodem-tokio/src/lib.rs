@@ -65,6 +65,7 @@ mod broker;
 mod broker_tls;
 pub mod control;
 mod dial;
+mod fault_log;
 mod host;
 mod links;
 mod module;

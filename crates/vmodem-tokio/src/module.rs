@@ -29,10 +29,12 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, info};
+use vmodem_core::scenario::{Runner, Scenario};
 use vmodem_core::{Config, Instant, Modem, ModemEvent, NetEvent};
 
-use crate::control::{SerialDirection, TimelineKind, TimelineSender};
+use crate::control::{FaultPhase, SerialDirection, TimelineKind, TimelineSender};
 use crate::dial::Dialer;
+use crate::fault_log::{fault_record, scenario_record, Record};
 use crate::host::HostPort;
 use crate::links::Links;
 use crate::trace::{Direction, Trace};
@@ -103,6 +105,12 @@ pub struct ModuleOptions {
     /// ([`Registry::timeline_sender`](crate::control::Registry::timeline_sender)).
     /// Publishing never waits; without listeners it costs a counter read.
     pub timeline: Option<TimelineSender>,
+    /// Play this scenario (`vmodem run --scenario`): its times count from
+    /// the module's first power-up, its `after` lines are matched against
+    /// what the module writes to the host, and its faults are started on the
+    /// core (which ends them after their duration). Steps and faults go on
+    /// the timeline and into the trace (`fault_log.rs`).
+    pub scenario: Option<Scenario>,
 }
 
 impl Default for ModuleOptions {
@@ -117,6 +125,7 @@ impl Default for ModuleOptions {
             trace_secrets: false,
             ufs_dir: None,
             timeline: None,
+            scenario: None,
         }
     }
 }
@@ -192,6 +201,13 @@ pub fn spawn_module(
     } else {
         Modem::new(config, created)
     };
+    let scenario = options.scenario.map(|s| {
+        let mut runner = Box::new(Runner::new(s));
+        if !wait_for_host {
+            runner.start(created);
+        }
+        runner
+    });
     // Boxed, so the task's future holds a pointer, not the module twice.
     let task = Box::new(ModuleTask {
         modem,
@@ -204,6 +220,7 @@ pub fn spawn_module(
         control: control_rx,
         timeline: options.timeline,
         trace,
+        scenario,
         clock,
         power_on_after: options.power_on_after,
         power_on_at: None,
@@ -338,6 +355,8 @@ struct ModuleTask {
     control: mpsc::Receiver<ControlRequest>,
     timeline: Option<TimelineSender>,
     trace: Option<Trace>,
+    /// The scenario being played, if any (boxed: most modules have none).
+    scenario: Option<Box<Runner>>,
     clock: Clock,
     power_on_after: Option<Duration>,
     /// When to press the power key of a module that powered down.
@@ -373,24 +392,55 @@ impl ModuleTask {
         mut stop: oneshot::Receiver<()>,
     ) -> Result<(), ModuleError> {
         if wait_for_host {
-            tokio::select! {
-                attached = self.port.attached() => {
-                    attached.map_err(ModuleError::Host)?;
-                    info!("a host attached to the serial line; powering the module up");
-                    self.modem.power_on(self.clock.now());
+            // control: the module answers control requests while it waits for
+            // its host (status says power "off"; faults may be set up before
+            // the first boot). What they emit is drained once the host is on.
+            // `attached` is kept across requests: a pty's open is seen once.
+            {
+                let ModuleTask {
+                    port,
+                    modem,
+                    control,
+                    clock,
+                    ..
+                } = &mut *self;
+                let attached = port.attached();
+                tokio::pin!(attached);
+                loop {
+                    tokio::select! {
+                        result = &mut attached => {
+                            result.map_err(ModuleError::Host)?;
+                            break;
+                        }
+                        Some(request) = control.recv() => request(modem, clock.now()),
+                        _ = &mut stop => return Ok(()),
+                    }
                 }
-                _ = &mut stop => return Ok(()),
+            }
+            info!("a host attached to the serial line; powering the module up");
+            let now = self.clock.now();
+            self.modem.power_on(now);
+            if let Some(runner) = &mut self.scenario {
+                runner.start(now);
             }
         }
         // With power-on at start, the boot chain was emitted when the module was made.
         self.drain();
         let result = loop {
-            let wake = self
-                .modem
-                .poll_timeout()
-                .and_then(|t| self.clock.deadline(t));
-            let want_input = self.modem.wants_host_input();
             self.trace_output();
+            if self.play_scenario() {
+                // Its faults may have written output: trace and match it first.
+                continue;
+            }
+            let wake = [
+                self.modem.poll_timeout(),
+                self.scenario.as_ref().and_then(|r| r.next_deadline()),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .and_then(|t| self.clock.deadline(t));
+            let want_input = self.modem.wants_host_input();
             let output = self.modem.host_output();
             let (port, input, unflushed) = (&mut self.port, &mut self.input, &mut self.unflushed);
             self.read_first = !self.read_first;
@@ -473,13 +523,36 @@ impl ModuleTask {
         result
     }
 
+    /// Starts the scenario's faults that are due, and logs what the
+    /// scenario did; true if a step fired.
+    fn play_scenario(&mut self) -> bool {
+        let Some(runner) = self.scenario.as_mut() else {
+            return false;
+        };
+        let now = self.clock.now();
+        let fired = runner.poll(now, &mut self.modem);
+        while let Some(event) = runner.poll_event() {
+            info!(?event, "scenario");
+            let (record, kind) = scenario_record(now, &event);
+            log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
+        }
+        if fired {
+            self.drain();
+        }
+        fired
+    }
+
     /// Traces the output about to be offered to the port, each byte once:
     /// before the host can read it, so a test that saw a byte on the line
-    /// finds it in the trace.
+    /// finds it in the trace. The scenario sees the same bytes at the same
+    /// time, for its `after` lines.
     fn trace_output(&mut self) {
         let output = self.modem.host_output();
         if self.traced >= output.len() {
             return;
+        }
+        if let Some(runner) = &mut self.scenario {
+            runner.host_output(self.clock.now(), &output[self.traced..]);
         }
         if let Some(timeline) = self.timeline.as_ref().filter(|t| t.is_listened()) {
             timeline.publish(
@@ -539,6 +612,25 @@ impl ModuleTask {
                     None => info!("module powered down; it stays off, as hardware would"),
                 },
                 ModemEvent::Restarted => info!("module restarted"),
+                ModemEvent::FaultStarted { id, fault } => {
+                    let now = self.clock.now();
+                    // Ended at once (a zero duration) if no longer listed.
+                    let duration = self
+                        .modem
+                        .faults()
+                        .iter()
+                        .find(|f| f.id == id)
+                        .and_then(|f| Some(f.ends? - f.started));
+                    info!(id = id.0, kind = fault.kind(), ?duration, "fault started");
+                    let (record, kind) = fault_record(now, FaultPhase::Start, id, &fault, duration);
+                    log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
+                }
+                ModemEvent::FaultEnded { id, fault } => {
+                    let now = self.clock.now();
+                    info!(id = id.0, kind = fault.kind(), "fault ended");
+                    let (record, kind) = fault_record(now, FaultPhase::End, id, &fault, None);
+                    log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
+                }
                 ModemEvent::BaudRate(baud) => {
                     debug!(baud, "host set a baud rate; a pty or TCP line has none")
                 }
@@ -562,6 +654,25 @@ impl ModuleTask {
                 other => debug!(?other, "module event this driver does not know"),
             }
         }
+    }
+}
+
+/// Writes a fault or scenario record to the trace (a failing trace stops
+/// tracing, not the module) and publishes it on the timeline.
+fn log_event(
+    trace: &mut Option<Trace>,
+    timeline: Option<&TimelineSender>,
+    now: Instant,
+    record: &Record,
+    kind: TimelineKind,
+) {
+    if let Some(t) = trace {
+        if t.record_json(record).is_err() {
+            *trace = None;
+        }
+    }
+    if let Some(timeline) = timeline {
+        timeline.publish(now.as_millis(), kind);
     }
 }
 
@@ -641,6 +752,7 @@ mod tests {
             control: mpsc::channel(1).1,
             timeline: None,
             trace: None,
+            scenario: None,
             clock,
             power_on_after: None,
             power_on_at: None,

@@ -185,6 +185,16 @@ impl Trace {
         self.write_record(now, dir, &out, redacted)
     }
 
+    /// Writes one record of another shape (faults, scenario steps: see
+    /// `fault_log.rs`) as one JSON line. Added by ws-timeline (issue 10 §3).
+    pub(crate) fn record_json(&mut self, record: &impl Serialize) -> io::Result<()> {
+        let mut line = serde_json::to_vec(record)?;
+        line.push(b'\n');
+        self.out.write_all(&line).inspect_err(|e| {
+            warn!(error = %e, "cannot write the trace; tracing stops, the module goes on");
+        })
+    }
+
     /// Writes what is still held back (at the end of the trace), redacted.
     pub(crate) fn flush_held(&mut self) -> io::Result<()> {
         for dir in [Direction::HostToModule, Direction::ModuleToHost] {

@@ -9,6 +9,7 @@ use crate::io::ModemEvent;
 use crate::modem::Modem;
 use crate::status::{
     ClientState, ClientStatus, ModuleStatus, PdpStatus, PowerState, RegistrationStatus,
+    SignalStatus,
 };
 use crate::time::Instant;
 
@@ -129,14 +130,40 @@ impl Modem {
         ModuleStatus {
             model: profile.model,
             imei: self.identity.imei.clone(),
+            imsi: self.identity.imsi.clone(),
+            iccid: self.identity.iccid.clone(),
             power,
             registration: RegistrationStatus {
                 stat: self.device.reg as u8,
                 act: self.camped_act(),
             },
+            signal: self.signal_status(),
             pdp,
             mqtt,
             faults: self.faults.clone(),
+        }
+    }
+
+    /// What `AT+CSQ` answers: the latest active `signal` fault's values, or
+    /// the cell's while registered, or 99,99 (unknown) without service.
+    // control: mirrors commands/network.rs `csq`; netfaults' signal effect
+    // should read the same (one function) when it lands.
+    fn signal_status(&self) -> SignalStatus {
+        if let Some((rssi, ber)) = self.faults.iter().rev().find_map(|f| match f.fault {
+            Fault::Signal { rssi, ber } => Some((rssi, ber)),
+            _ => None,
+        }) {
+            return SignalStatus { rssi, ber };
+        }
+        if !self.device.powered || !self.device.reg.registered() {
+            return SignalStatus { rssi: 99, ber: 99 };
+        }
+        let (rssi, ber) = crate::device::network::CSQ
+            .split_once(',')
+            .unwrap_or(("99", "99"));
+        SignalStatus {
+            rssi: rssi.parse().unwrap_or(99),
+            ber: ber.parse().unwrap_or(99),
         }
     }
 

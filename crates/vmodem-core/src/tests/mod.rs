@@ -19,5 +19,6 @@ mod network;
 mod radio;
 mod results;
 mod robustness;
+mod scenario;
 mod ssl;
 mod startup;

@@ -8,8 +8,16 @@
 //! events: a reader that falls behind loses the oldest and is told how many
 //! ([`TimelineKind::Lagged`]), a module never waits for it.
 
+mod http;
+mod metrics;
 mod registry;
+mod sse;
 mod timeline;
 
-pub use registry::{ModuleEntry, Registry, TimelineReader, TIMELINE_CAPACITY};
-pub use timeline::{SerialDirection, TimelineEvent, TimelineKind, TimelineSender, MAX_EVENT_TEXT};
+pub use http::{router, serve};
+
+pub use registry::{ModuleEntry, Registry, SerialLine, TimelineReader, TIMELINE_CAPACITY};
+pub use timeline::{
+    FaultPhase, ScenarioPhase, SerialDirection, TimelineEvent, TimelineKind, TimelineSender,
+    MAX_EVENT_TEXT,
+};

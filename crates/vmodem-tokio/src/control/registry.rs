@@ -1,6 +1,9 @@
 //! Module ids to their control handles, and the shared timeline.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
@@ -23,6 +26,34 @@ pub struct ModuleEntry {
     pub imei: String,
     /// Its control handle.
     pub control: ModuleControl,
+    /// Where its serial line is, for `GET /v1/modules/{id}` (`serial`).
+    pub serial: SerialLine,
+}
+
+impl ModuleEntry {
+    /// An entry for module `id`; `model` and `imei` are for listings only
+    /// (the status asks the module itself), `serial` says where its host is.
+    pub fn new(id: u32, control: ModuleControl, serial: SerialLine) -> ModuleEntry {
+        ModuleEntry {
+            id,
+            model: String::new(),
+            imei: String::new(),
+            control,
+            serial,
+        }
+    }
+}
+
+/// Where a module's serial line is, as the control API reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum SerialLine {
+    /// A pseudo-terminal: the slave's path (or the link to it).
+    Pty(PathBuf),
+    /// A TCP listener.
+    Tcp(SocketAddr),
+    /// None the API can name (stdio, or a fleet module driven in-process).
+    #[default]
+    None,
 }
 
 /// Running modules by id and one timeline for all; cheap to clone (shared).
@@ -30,6 +61,11 @@ pub struct ModuleEntry {
 pub struct Registry {
     modules: Arc<Mutex<BTreeMap<u32, ModuleEntry>>>,
     timeline: broadcast::Sender<TimelineEvent>,
+    /// The seed of fleet-wide choices (`"modules": "10%"`).
+    seed: u64,
+    /// How many fleet-wide choices were drawn: the n-th draw of a run is the
+    /// same for the same seed.
+    draws: Arc<AtomicU64>,
 }
 
 impl Default for Registry {
@@ -41,11 +77,31 @@ impl Default for Registry {
 impl Registry {
     /// An empty registry with a timeline ring of [`TIMELINE_CAPACITY`].
     pub fn new() -> Registry {
+        Registry::with_seed(0)
+    }
+
+    /// An empty registry whose fleet-wide random choices (which modules of
+    /// a fleet get a fault sent to `"10%"`) follow `seed` (`--seed`).
+    pub fn with_seed(seed: u64) -> Registry {
         let (timeline, _) = broadcast::channel(TIMELINE_CAPACITY);
         Registry {
             modules: Arc::default(),
             timeline,
+            seed,
+            draws: Arc::default(),
         }
+    }
+
+    /// The seed for the next fleet-wide draw: the registry's seed mixed with
+    /// how many draws came before, so a run's n-th draw repeats with its seed.
+    pub(crate) fn next_draw_seed(&self) -> u64 {
+        let n = self.draws.fetch_add(1, Ordering::Relaxed);
+        self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// The ids of all modules, in order.
+    pub fn ids(&self) -> Vec<u32> {
+        self.lock().keys().copied().collect()
     }
 
     /// Where module `id` publishes; give it to

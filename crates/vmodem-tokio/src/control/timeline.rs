@@ -15,7 +15,9 @@ pub const MAX_EVENT_TEXT: usize = 4096;
 pub struct TimelineEvent {
     /// The module's id in its [`Registry`](super::Registry).
     pub module: u32,
-    /// The module's clock, milliseconds since it was created.
+    /// The module's clock, milliseconds since it was created (`t_ms` in
+    /// JSON, as in `--trace` records).
+    #[serde(rename = "t_ms")]
     pub at_ms: u64,
     /// What happened.
     #[serde(flatten)]
@@ -47,12 +49,73 @@ pub enum TimelineKind {
         #[serde(skip_serializing_if = "is_zero")]
         truncated: usize,
     },
+    /// A fault started or ended on the module, from any source (control
+    /// API, scenario). Added by ws-timeline (issue 10 §3).
+    Fault {
+        /// `start` or `end`.
+        phase: FaultPhase,
+        /// The fault's id on its module.
+        id: u64,
+        /// One of `Fault::KINDS`.
+        kind: String,
+        /// Its parameters, numbers as JSON numbers.
+        params: serde_json::Map<String, serde_json::Value>,
+        /// At `start`: how long it lasts; absent = until ended.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<u64>,
+    },
+    /// A step of `vmodem run --scenario`: armed by its host line, fired
+    /// (its fault started as `fault_id`), or refused (parameters drawn out of
+    /// range; `error` says why). Added by ws-timeline (issue 10 §3).
+    Scenario {
+        /// `armed`, `fired` or `refused`.
+        phase: ScenarioPhase,
+        /// `step[N]` or `random[N]`: the entry of the file, counted from 0.
+        source: String,
+        /// Armed: the host line that armed it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
+        /// Armed and fired: when it was (or is) due, on the module's clock.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        due_ms: Option<u64>,
+        /// Fired: the id of the fault it started.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fault_id: Option<u64>,
+        /// Fired and refused: the fault kind.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
+        /// Refused: the fault parser's message.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// The reader fell behind and missed this many events (only readers see
     /// this; modules never publish it).
     Lagged {
         /// How many.
         missed: u64,
     },
+}
+
+/// Which edge of a fault a [`TimelineKind::Fault`] event is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultPhase {
+    /// It started.
+    Start,
+    /// It ended (its duration was over, or it was ended).
+    End,
+}
+
+/// What a scenario step did ([`TimelineKind::Scenario`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioPhase {
+    /// Its `after` line was seen; it is due at `due_ms`.
+    Armed,
+    /// It started its fault.
+    Fired,
+    /// Its fault could not be built; nothing started.
+    Refused,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -109,7 +172,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
-            r#"{"module":3,"at_ms":12,"type":"serial","dir":"host_to_module","text":"AT\r"}"#
+            r#"{"module":3,"t_ms":12,"type":"serial","dir":"host_to_module","text":"AT\r"}"#
         );
         let big = vec![b'x'; MAX_EVENT_TEXT + 10];
         match TimelineKind::serial(SerialDirection::ModuleToHost, &big) {
