@@ -374,8 +374,8 @@ pub enum ModemEvent {
     /// The module powered itself down (`AT+QPOWD`); it ignores the host until
     /// [`Modem::power_on`](crate::Modem::power_on).
     PoweredDown,
-    /// The module restarted (`AT+CFUN=1,1`, `ATZ` does not count); the boot
-    /// URC chain follows.
+    /// The module restarted (`AT+CFUN=1,1` or a `reset` fault; `ATZ` does
+    /// not count); the boot URC chain follows.
     Restarted,
     /// The host asked for a new baud rate (`AT+IPR`); a pty or TCP port has
     /// none, so drivers may ignore it.

@@ -129,7 +129,8 @@ impl Modem {
             .get(name.strip_prefix("UFS:").unwrap_or(name))
     }
 
-    /// True unless the module powered itself down (`AT+QPOWD`).
+    /// True unless the module powered itself down (`AT+QPOWD`) or a
+    /// `power_loss` fault holds its power off.
     pub fn is_powered(&self) -> bool {
         self.device.powered
     }
@@ -167,10 +168,11 @@ impl Modem {
         self.run_due(now);
     }
 
-    /// Presses the power key of a module that is powered down (no effect otherwise).
+    /// Presses the power key of a module that is powered down (no effect
+    /// otherwise, nor while a `power_loss` fault keeps its power off).
     pub fn power_on(&mut self, now: Instant) {
         let now = self.advance(now);
-        if !self.device.powered {
+        if !self.device.powered && !self.power_lost() {
             self.device.powered = true;
             self.boot(now);
         }
@@ -179,10 +181,14 @@ impl Modem {
 
     /// The oldest bytes waiting for the host, as one contiguous slice (not
     /// necessarily all of them: write it, consume what the line took, ask
-    /// again); empty when nothing waits. Nothing is removed until
-    /// [`consume_host_output`](Self::consume_host_output).
+    /// again); empty when nothing waits, and while a `no_answer` fault hangs
+    /// the module (its output waits until the hang ends). Nothing is removed
+    /// until [`consume_host_output`](Self::consume_host_output).
     #[must_use]
     pub fn host_output(&self) -> &[u8] {
+        if !self.faults.is_empty() && self.hung() {
+            return &[];
+        }
         self.engine.out.front()
     }
 
@@ -401,6 +407,8 @@ impl Modem {
     fn host_byte(&mut self, now: Instant, b: u8) {
         match self.engine.state {
             State::Off => {}
+            // A hung module reads nothing; the bytes are lost (fault/module.rs).
+            _ if !self.faults.is_empty() && self.hung() => {}
             State::Busy { .. } => {
                 if self.engine.pending_input.len() < MAX_PENDING_INPUT {
                     self.engine.pending_input.push_back(b);
@@ -485,6 +493,11 @@ impl Modem {
         self.engine.last_line = line;
         let delay = self.line_latency();
         match parsed {
+            // A bare `AT` fails only under an `error` fault for `AT` itself.
+            Ok(cmds) if cmds.is_empty() && self.fault_error(None).is_some() => {
+                let fail = self.fault_error(None).unwrap_or(Fail::Error);
+                self.finish(now, HostOutput::new(), Err(fail), delay)
+            }
             Ok(cmds) => self.run_commands(now, cmds.into(), HostOutput::new(), delay),
             Err(_) => self.finish(now, HostOutput::new(), Err(Fail::Error), delay),
         }
@@ -511,7 +524,12 @@ impl Modem {
         let mut glued = false;
         while let Some(cmd) = queue.pop_front() {
             let mut reply = Reply::default();
-            let outcome = commands::execute(self, now, &cmd, &mut reply);
+            // An `error` fault fails a matching command before it runs, so it
+            // has no side effects (fault/module.rs).
+            let outcome = match self.fault_error(Some(&cmd)) {
+                Some(fail) => Err(fail),
+                None => commands::execute(self, now, &cmd, &mut reply),
+            };
             if self.realistic() {
                 delay += commands::latency(&cmd);
             }
@@ -573,6 +591,12 @@ impl Modem {
         if !self.device.powered {
             return;
         }
+        // A `slow` fault holds every answer longer (fault/module.rs).
+        let delay = if self.faults.is_empty() {
+            delay
+        } else {
+            delay + self.slow_delay()
+        };
         if delay.is_zero() {
             self.engine.out.append(response);
             if matches!(self.engine.state, State::Data(_) | State::Busy { .. }) {

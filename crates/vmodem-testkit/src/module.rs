@@ -224,6 +224,15 @@ impl TestModule {
             .expect("this module was started without a client")
     }
 
+    /// Controls the running module from the test (status, faults), as the
+    /// control API does: [`ModuleHandle::control`].
+    pub fn control(&self) -> vmodem_tokio::ModuleControl {
+        self.handle
+            .as_ref()
+            .expect("the module runs until shutdown")
+            .control()
+    }
+
     /// A view of the client's URCs from now on.
     pub fn urcs(&self) -> Urcs {
         Urcs::new(self.client().subscribe_urcs())

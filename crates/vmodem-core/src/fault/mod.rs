@@ -12,6 +12,7 @@ use core::fmt;
 use crate::time::Instant;
 
 mod modem;
+mod module;
 
 /// Identifies one fault started on a module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -26,6 +26,7 @@ impl Modem {
             fault: fault.clone(),
         });
         let ends = duration.map(|d| now + d);
+        self.start_module_fault(now, &fault);
         // A one-shot URC is written at once; it stays listed until its duration
         // (if any) is over, so status shows what was played.
         if let Fault::Urc { text } = &fault {
@@ -187,7 +188,8 @@ impl Modem {
         }
     }
 
-    fn finish_fault(&mut self, _now: Instant, active: ActiveFault) {
+    fn finish_fault(&mut self, now: Instant, active: ActiveFault) {
+        self.stop_module_fault(now, &active.fault);
         self.emit(ModemEvent::FaultEnded {
             id: active.id,
             fault: active.fault,
