@@ -162,16 +162,36 @@ def test_wrong_arguments_fail_in_python_before_vmodem_runs() -> None:
         vmodem.Module(tcp=True, link="/tmp/x")
 
 
-def test_control_methods_fail_clearly_without_the_control_api(binary: str) -> None:
-    if _binary.has_flag(binary, "run", "--control"):
-        pytest.skip("this vmodem has the control API: tests/test_control.py covers it")
-    with vmodem.Module(trace=False) as module:
-        for call in (module.status, module.clear_faults, lambda: module.fault("reset"),
-                     lambda: next(module.events()), lambda: module.control):
-            with pytest.raises(vmodem.ControlUnavailable, match="issue 10"):
+def _calls(module: vmodem.Module) -> list:  # type: ignore[type-arg]
+    return [module.status, module.clear_faults, lambda: module.fault("reset"),
+            lambda: next(module.events()), lambda: module.control]
+
+
+def test_control_methods_fail_clearly_with_control_false() -> None:
+    with vmodem.Module(trace=False, control=False) as module:
+        for call in _calls(module):
+            with pytest.raises(vmodem.ControlUnavailable, match="control=False: pass control=True"):
+                call()
+
+
+def test_control_methods_fail_clearly_with_a_vmodem_older_than_the_api(tmp_path: Path) -> None:
+    # A stand-in for a vmodem without --control: its help lacks the flag, it prints a banner.
+    old = tmp_path / "vmodem"
+    old.write_text(textwrap.dedent("""\
+        #!/bin/sh
+        if [ "$2" = "--help" ]; then echo "  --model <M>  --trace <F>  --broker-listen <A>"; exit 0; fi
+        echo "serial: /dev/pts/999"
+        echo "broker: 127.0.0.1:1 (built in)"
+        echo "stop:   Ctrl-C"
+        exec sleep 30
+    """))
+    old.chmod(0o755)
+    with vmodem.Module(binary=old, trace=False) as module:
+        for call in _calls(module):
+            with pytest.raises(vmodem.ControlUnavailable, match="has no control API .*issue 10"):
                 call()
     with pytest.raises(vmodem.UnsupportedOption, match="--control"):
-        vmodem.Module(control=True).start()
+        vmodem.Module(binary=old, control=True).start()
 
 
 def test_a_flag_the_binary_lacks_is_named(binary: str) -> None:

@@ -1,6 +1,6 @@
 """A small client of vmodem's control API (issue 10): status, faults, the event timeline.
 
-Written against the team's draft of the API (``docs/control-api.md`` once it lands): JSON over
+The API is ``vmodem run --control`` (``docs/control.md``): JSON over
 HTTP on loopback, errors as ``{"error": "..."}``, the timeline as Server-Sent Events. It uses only
 the standard library (urllib), so the package has no dependencies.
 

@@ -1,10 +1,9 @@
 """Reading a module's trace (``vmodem run --trace FILE``) and turning it into readable lines.
 
-The trace is JSON lines. Today every record is a chunk of serial bytes,
-``{"t_ms":12,"dir":"host_to_module","text":"AT\\r","hex":"41540d"}``; the control API (issue 10)
-adds a ``type`` field and other kinds of records (``mqtt``, ``fault``, ``link``). Serial records
-are those without a ``type`` or with ``"type": "serial"``; fault records are shown as one line;
-every other type is skipped, so newer traces stay readable by this code.
+The trace is JSON lines. Serial bytes are ``{"t_ms":12,"dir":"host_to_module","text":"AT\\r",
+"hex":"41540d"}`` (no ``type``, or ``"type": "serial"``); faults are ``{"type":"fault",
+"phase":"start","id":1,"kind":"network_loss","params":{"stat":2},"t_ms":..}``, shown as one
+line; every other type (``scenario``, ``mqtt``, ...) is skipped, so newer traces stay readable.
 
 Chunk boundaries are whatever the transport delivered, so lines are rebuilt per direction: a line
 ends at CR or LF, and a direction's unfinished text (the ``>`` prompt, a payload) is shown when
@@ -97,8 +96,10 @@ def lines(records: Iterator[Dict[str, Any]]) -> Iterator[TraceLine]:
         if kind == "fault":
             for d in list(pending):
                 yield from flush(d, t)
-            fault = record.get("fault") if isinstance(record.get("fault"), dict) else {}
-            assert isinstance(fault, dict)
+            # The API's records are flat ({"type":"fault","phase":"start","id":1,"kind":..,
+            # "params":{..}}); the first draft nested them under "fault": read both.
+            nested = record.get("fault")
+            fault = nested if isinstance(nested, dict) else record
             params = fault.get("params") or {}
             shown = " ".join(f"{k}={v}" for k, v in params.items()) if isinstance(params, dict) else ""
             yield TraceLine(
