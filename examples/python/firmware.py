@@ -310,6 +310,8 @@ class Firmware:
             self.command("AT+QMTCLOSE=0")
             self.wait_urc("+QMTCLOSE: 0,", 10)
             raise LinkLost("client 0 was still open")
+        if result == 3:  # PDP activation failed: the context is down
+            self._pdp_lost = True
         if result != 0:
             raise LinkLost(f"QMTOPEN failed: {opened}")
         creds = ""
@@ -368,6 +370,11 @@ class Firmware:
                         self.boot()
                     elif self._pdp_lost:
                         self._recover_pdp()
+                    elif not self._link_up and self.counters.connects:
+                        # A link lost for another reason (+QMTSTAT, an open that failed): the
+                        # network may be gone too. Registered and context active, then open.
+                        self._until(self._registered, self.settings.register_timeout, "registration")
+                        self._ensure_pdp()
                     if not self._link_up:
                         self.connect()
                     self.publish_one(payload)
