@@ -163,6 +163,13 @@ pub(crate) struct Device {
     pub(crate) cgerep: (u8, u8),
     /// Network time (Unix ms) the network sent at the last registration (NITZ).
     pub(crate) nitz_unix_ms: Option<i64>,
+    /// The world the device faults make (coverage, SIM, signal, DNS, clock);
+    /// it survives a reboot (`crate::fault::device`).
+    pub(crate) env: crate::fault::Environment,
+    /// LTE brings context 1 up with the attach; after the network tore the
+    /// contexts down (`+QIURC: "pdpdeact"`), they stay down until the host
+    /// activates them again, also across a re-attach (issue 10 §2).
+    pub(crate) bearer_at_attach: bool,
 }
 
 impl Device {
@@ -200,12 +207,14 @@ impl Device {
             ifc: (0, 0),
             cgerep: (0, 0),
             nitz_unix_ms: None,
+            env: crate::fault::Environment::default(),
+            bearer_at_attach: true,
         }
     }
 
     /// True when the module should be registered.
     pub(crate) fn wants_registration(&self) -> bool {
-        self.cfun == 1 && self.sim_ready && self.cops_mode != 2
+        self.cfun == 1 && self.sim_ready && self.cops_mode != 2 && !self.env.cut_off()
     }
 
     /// True when packet services are attached.

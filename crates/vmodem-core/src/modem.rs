@@ -213,10 +213,12 @@ impl Modem {
     /// more of output wait for the host: a host that writes without reading
     /// is then held off, as a UART deasserts CTS, instead of growing the
     /// module's memory. Bytes given anyway wait (up to 8 KiB) and are
-    /// processed once the host has read.
+    /// processed once the host has read. A module hung by a `no_answer`
+    /// fault takes (and loses) input whatever waits, so nothing the host
+    /// typed during the hang is read after it.
     #[must_use]
     pub fn wants_host_input(&self) -> bool {
-        !self.engine.output_full()
+        !self.engine.output_full() || (!self.faults.is_empty() && self.hung())
     }
 
     /// The next piece of network work, if any. With a radio network
@@ -701,6 +703,8 @@ impl Modem {
         let stored_device = std::mem::replace(&mut self.device, fresh);
         // What survives a restart: the clock and the non-volatile settings.
         self.device.clock_offset_ms = stored_device.clock_offset_ms;
+        // The world outside (device faults) does not change with a reboot.
+        self.device.env = stored_device.env;
         self.device.clock_zone = stored_device.clock_zone;
         self.device.urcport = stored_device.urcport;
         self.device.baud = stored_device.baud;
@@ -774,7 +778,10 @@ impl Modem {
     /// Wall-clock Unix milliseconds at `now`, as the module's clock shows it.
     pub(crate) fn unix_ms(&self, now: Instant) -> i64 {
         let since = now.saturating_duration_since(self.epoch).as_millis() as i64;
-        self.config.unix_time_ms as i64 + since + self.device.clock_offset_ms
+        self.config.unix_time_ms as i64
+            + since
+            + self.device.clock_offset_ms
+            + self.device.env.clock_offset_s.saturating_mul(1000)
     }
 }
 

@@ -60,7 +60,7 @@ use std::time::Duration;
 pub use host_style::{HostStyle, Prompt, RawHost, Reply, TcpModule};
 pub use module::{close_client, TestModule, TestModuleBuilder};
 pub use mosquitto::{Mosquitto, MosquittoConfig};
-pub use mosquitto_clients::{mosquitto_pub, MosquittoSub};
+pub use mosquitto_clients::{mosquitto_pub, try_mosquitto_pub, MosquittoSub, PersistentSub};
 pub use net::{closed_port, free_port, ResetWhen, ResettingServer};
 pub use observer::{Observer, Received};
 pub use pty::PtyStream;

@@ -147,3 +147,99 @@ impl MosquittoSub {
             .expect("mosquitto_sub is running")
     }
 }
+
+/// One `mosquitto_pub` attempt that may fail (a broker restarting under it):
+/// true when it exited successfully within `limit`, i.e. the broker
+/// acknowledged the message (PUBACK for QoS 1, PUBCOMP for QoS 2; QoS 0:
+/// written). Never panics on a failed attempt, so callers can retry.
+pub async fn try_mosquitto_pub(
+    broker: SocketAddr,
+    client_id: &str,
+    topic: &str,
+    qos: u8,
+    payload: &str,
+    limit: std::time::Duration,
+) -> bool {
+    let run = Command::new(client_binary("mosquitto_pub"))
+        .args([
+            "-h",
+            &broker.ip().to_string(),
+            "-p",
+            &broker.port().to_string(),
+        ])
+        .args(["-V", "mqttv311", "-i", client_id])
+        .args(["-q", &qos.to_string(), "-t", topic, "-m", payload])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .status();
+    matches!(tokio::time::timeout(limit, run).await, Ok(Ok(s)) if s.success())
+}
+
+/// A `mosquitto_sub` with a persistent session (`-c`, a fixed client id):
+/// libmosquitto reconnects by itself when the broker goes away and comes
+/// back, and the broker keeps the session's subscription and queued QoS 1/2
+/// messages meanwhile — the "other device" that survives broker restarts
+/// (rumqttc does not: it errors on a PUBREL it has no state for after a
+/// reconnect). Payloads must be one line of text; killed on drop.
+#[derive(Debug)]
+pub struct PersistentSub {
+    lines: Lines<BufReader<ChildStdout>>,
+    _child: Child,
+}
+
+impl PersistentSub {
+    /// Subscribes and returns once the broker has acknowledged (SUBACK).
+    pub async fn start(
+        broker: SocketAddr,
+        client_id: &str,
+        filter: &str,
+        qos: u8,
+    ) -> PersistentSub {
+        let mut child = Command::new("stdbuf")
+            .arg("-oL")
+            .arg(client_binary("mosquitto_sub"))
+            .args([
+                "-h",
+                &broker.ip().to_string(),
+                "-p",
+                &broker.port().to_string(),
+            ])
+            .args(["-V", "mqttv311", "-i", client_id, "-c"])
+            .args(["-q", &qos.to_string(), "-t", filter])
+            // `-d` announces each SUBACK; each message is `MSG <payload>`.
+            .args(["-d", "-F", "MSG %p"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run stdbuf -oL mosquitto_sub: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut sub = PersistentSub {
+            lines: BufReader::new(stdout).lines(),
+            _child: child,
+        };
+        loop {
+            let line = tokio::time::timeout(PATIENCE, sub.lines.next_line())
+                .await
+                .expect("mosquitto_sub subscribed in time")
+                .expect("read mosquitto_sub's output")
+                .expect("mosquitto_sub is running");
+            if line.starts_with("Subscribed (mid:") {
+                return sub;
+            }
+        }
+    }
+
+    /// The next message's payload (reconnects in between are skipped);
+    /// None when mosquitto_sub has exited.
+    pub async fn next_payload(&mut self) -> Option<String> {
+        loop {
+            let line = self.lines.next_line().await.ok()??;
+            if let Some(payload) = line.strip_prefix("MSG ") {
+                return Some(payload.to_owned());
+            }
+        }
+    }
+}

@@ -48,6 +48,8 @@ pub(super) fn execute(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult 
 pub(super) fn sim_available(m: &Modem) -> Result<(), Fail> {
     if m.device.cfun == 0 {
         Err(Fail::Cme(CmeError::SIM_FAILURE))
+    } else if m.device.env.sim_removed {
+        Err(Fail::Cme(CmeError::SIM_NOT_INSERTED))
     } else if !m.device.sim_ready {
         Err(Fail::Cme(CmeError::SIM_BUSY))
     } else {

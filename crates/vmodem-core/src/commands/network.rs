@@ -109,9 +109,9 @@ fn csq(m: &mut Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
     match &cmd.form {
         Form::Exec => {
             let q = if m.device.reg.registered() {
-                network::CSQ
+                m.device.env.csq()
             } else {
-                "99,99"
+                "99,99".to_string()
             };
             r.line(format!("+CSQ: {q}"));
         }
@@ -304,8 +304,24 @@ fn qnwinfo(m: &Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
 fn qcsq(m: &Modem, cmd: &Command, r: &mut Reply) -> CmdResult {
     match &cmd.form {
         Form::Exec => {
-            if m.device.reg.registered() {
-                r.line(format!("+QCSQ: {}", m.serving_rat().qcsq));
+            let qcsq = m.serving_rat().qcsq;
+            if !m.device.reg.registered() || m.device.env.signal.is_some_and(|(rssi, _)| rssi == 99)
+            {
+                r.line("+QCSQ: \"NOSERVICE\"");
+            } else if let Some((rssi, _)) = m.device.env.signal {
+                // A signal fault: the CSQ <rssi> as dBm (27.007 §8.5: −113 + 2·rssi),
+                // RSRP 30 dB below it as in the cell's own figures; SINR, RSRQ kept.
+                let dbm = -113 + 2 * i32::from(rssi);
+                let mut fields = qcsq.split(',');
+                let sysmode = fields.next().unwrap_or("\"LTE\"");
+                let rest: Vec<&str> = fields.skip(2).collect();
+                r.line(format!(
+                    "+QCSQ: {sysmode},{dbm},{},{}",
+                    dbm - 30,
+                    rest.join(",")
+                ));
+            } else if m.device.reg.registered() {
+                r.line(format!("+QCSQ: {qcsq}"));
             } else {
                 r.line("+QCSQ: \"NOSERVICE\"");
             }
@@ -380,6 +396,9 @@ impl Modem {
         };
         if registered {
             RegStat::Home as u8
+        } else if let Some(stat) = d.env.no_coverage.filter(|_| d.cfun == 1 && d.sim_ready) {
+            // A network_loss fault: the <stat> it asks for (0, 2, 3 or 4).
+            stat
         } else if d.wants_registration() && !d.reg.registered() {
             RegStat::Searching as u8
         } else {
@@ -402,8 +421,9 @@ impl Modem {
         }
         if self.device.attached() {
             // LTE: the default bearer (context 1) comes up with the attach.
+            let bearer = self.device.bearer_at_attach;
             if let Some(ctx) = self.device.context_mut(1) {
-                if ctx.defined {
+                if ctx.defined && bearer {
                     ctx.active = true;
                 }
             }

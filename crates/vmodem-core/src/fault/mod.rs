@@ -11,8 +11,11 @@ use core::fmt;
 
 use crate::time::Instant;
 
+mod device;
 mod modem;
 mod module;
+
+pub(crate) use device::Environment;
 
 /// Identifies one fault started on a module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

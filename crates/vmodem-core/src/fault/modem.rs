@@ -40,6 +40,7 @@ impl Modem {
             started: now,
             ends,
         });
+        self.start_device_fault(now, &self.faults[self.faults.len() - 1].fault.clone());
         self.handle_timeout(now);
         id
     }
@@ -189,6 +190,7 @@ impl Modem {
     }
 
     fn finish_fault(&mut self, now: Instant, active: ActiveFault) {
+        self.stop_device_fault(now, &active.fault);
         self.stop_module_fault(now, &active.fault);
         self.emit(ModemEvent::FaultEnded {
             id: active.id,

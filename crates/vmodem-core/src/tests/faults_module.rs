@@ -82,7 +82,9 @@ fn no_answer_drops_input_holds_urcs_and_keeps_mqtt_running() {
     let link = connected(&mut h);
     h.modem
         .add_fault(h.now, Fault::NoAnswer, Some(Duration::from_secs(5)));
-    // No echo (echo is on again), no answer: the bytes are lost.
+    // No echo, no answer: the bytes are lost (the module keeps taking them,
+    // so none waits to be read after the hang).
+    assert!(h.modem.wants_host_input());
     assert_eq!(h.send(b"ATE1\r"), b"");
     assert_eq!(h.send(b"AT+CSQ\r"), b"");
     // The MQTT stack still acknowledges; the URC waits for the line.
@@ -326,4 +328,77 @@ fn a_reset_while_the_power_is_off_does_nothing_and_overlapping_losses_boot_once(
     assert_eq!(show(&h.output()), show(BOOT));
     h.modem.clear_faults(h.now);
     assert_eq!(show(&h.output()), "");
+}
+
+#[test]
+fn reset_on_an_lte_network_registers_again_after_the_radio_delay() {
+    let mut h = Harness::on_network(crate::Network::Lte, 7);
+    h.advance(Duration::from_secs(60));
+    assert_eq!(h.modem.status().registration.stat, 1);
+    h.modem.add_fault(h.now, Fault::Reset, None);
+    assert_eq!(h.modem.status().registration.stat, 0);
+    let out = h.advance(Duration::from_millis(2_600));
+    assert_eq!(show(&out), show(b"\r\nRDY\r\n"));
+    // Not registered before the SIM is ready (3.0 s); again within a minute.
+    assert_eq!(h.modem.status().registration.stat, 0);
+    let mut registered = None;
+    for s in 0..60 {
+        if h.modem.status().registration.stat == 1 {
+            registered = Some(s);
+            break;
+        }
+        h.advance(Duration::from_secs(1));
+    }
+    assert!(
+        registered.is_some(),
+        "not registered a minute after the reset"
+    );
+    assert_eq!(h.modem.status().power, PowerState::On);
+}
+
+#[test]
+fn slow_adds_its_delay_on_top_of_realistic_latencies() {
+    let mut h = Harness::realistic();
+    h.advance(Duration::from_secs(10));
+    let answer = b"\r\n+CSQ: 24,99\r\n\r\nOK\r\n".to_vec();
+    h.expect(b"AT+CSQ\r", b"AT+CSQ\r");
+    let healthy = h.advance_timed(Duration::from_secs(2));
+    assert_eq!(healthy.len(), 1);
+    assert_eq!(show(&healthy[0].1), show(&answer));
+    h.modem
+        .add_fault(h.now, Fault::Slow { delay_ms: 300 }, None);
+    h.expect(b"AT+CSQ\r", b"AT+CSQ\r");
+    let slow = h.advance_timed(Duration::from_secs(2));
+    assert_eq!(slow, vec![(healthy[0].0 + 300, answer)]);
+}
+
+#[test]
+fn every_module_fault_started_mid_data_entry_leaves_a_module_that_answers_after_clear() {
+    let kinds = [
+        error("AT", Some("3")),
+        Fault::NoAnswer,
+        Fault::Slow { delay_ms: 50 },
+        Fault::Reset,
+        Fault::PowerLoss,
+    ];
+    for fault in kinds {
+        let mut h = quiet();
+        connected(&mut h);
+        h.expect(b"AT+QMTPUBEX=0,1,1,0,\"a/b\",5\r", b"\r\n> ");
+        h.send(b"he");
+        h.modem.add_fault(h.now, fault.clone(), None);
+        h.send(b"llo\rAT\r");
+        h.advance(Duration::from_secs(30));
+        h.modem.clear_faults(h.now);
+        h.advance(Duration::from_secs(30));
+        assert!(h.modem.faults().is_empty());
+        // Echo may be on or off now (a reboot restores ATE1): both end in OK.
+        let got = h.send(b"AT\r");
+        assert!(
+            got == b"\r\nOK\r\n" || got == b"AT\r\r\nOK\r\n",
+            "{}: {}",
+            fault.kind(),
+            show(&got)
+        );
+    }
 }

@@ -10,6 +10,7 @@ mod crlf;
 mod dialects;
 mod engine;
 mod faults;
+mod faults_device;
 mod faults_module;
 mod files;
 mod harness;

@@ -46,6 +46,9 @@ pub(super) fn open(m: &mut Modem, now: Instant, cmd: &Command, r: &mut Reply) ->
     {
         // module-behaviour.md, "PDP context": the context pdpcid names must be active.
         Some(OpenResult::PdpFailed)
+    } else if m.dns_fails(&host) {
+        // A dns_fail fault: "failed to parse domain name" (app note, +QMTOPEN <result> 4).
+        Some(OpenResult::DnsFailed)
     } else {
         None
     };
