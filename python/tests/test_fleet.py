@@ -97,3 +97,46 @@ def test_the_vmodem_fleet_fixture_takes_its_marker(
     """)
     result = pytester.runpytest(*plugin_args)
     result.assert_outcomes(passed=1)
+
+
+SCRIPT = """\
+AT+QMTCFG="version",0,4
+@connect backoff 200ms
+? AT+QIACT=1
+AT+QMTOPEN=0,"{broker_host}",{broker_port}
+<< +QMTOPEN: 0,0
+AT+QMTCONN=0,"dev-{imei}"
+<< +QMTCONN: 0,0,0
+@every 200ms times 10
+AT+QMTPUBEX=0,{msgid},1,0,"fleet/{id}",{len}
+>> {seq}
+<< +QMTPUBEX: 0,{msgid},0
+@end
+"""
+
+
+@pytest.mark.vmodem_requires("--script", "--control", "--json", command="fleet",
+                             reason="fleet scripts and control, issue 13")
+def test_a_scripted_fleet_takes_a_fault_on_some_modules_and_reports() -> None:
+    with vmodem.Fleet(4, script=SCRIPT, seed=7) as fleet:
+        statuses = fleet.status()
+        assert [s["id"] for s in statuses] == [0, 1, 2, 3]
+        assert len({s["imei"] for s in statuses}) == 4
+        assert fleet.status(2)["imei"] == statuses[2]["imei"]
+        deadline = time.monotonic() + 10
+        while not all(s["mqtt"][0]["state"] == "connected" for s in fleet.status()):
+            assert time.monotonic() < deadline, fleet.status()
+            time.sleep(0.05)
+        hit = fleet.fault("pdp_deact", modules=2, cid=1)
+        assert len(hit.modules) == 2 and set(hit.modules) <= {0, 1, 2, 3}
+        assert all(f.kind == "pdp_deact" for f in hit.faults)
+        listed = {s["id"]: [f["kind"] for f in s["faults"]] for s in fleet.status()}
+        assert sorted(i for i, kinds in listed.items() if kinds == ["pdp_deact"]) == sorted(hit.modules)
+        assert hit.end() == 2
+        with pytest.raises(vmodem.UnknownFaultKind) as e:
+            fleet.fault("pdp", modules="all")
+        assert "pdp_deact" in e.value.kinds
+        assert fleet.wait(20) == 0  # the scripts end after their 10 publishes
+        report = fleet.report()
+    assert report["fleet"]["count"] == 4 and report["modules"]["scripts_finished"] == 4, report
+    assert report["published"] == 40 and report["qmtstat"] == {"7": 2}, report
