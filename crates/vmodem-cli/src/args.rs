@@ -155,13 +155,80 @@ pub(crate) struct FleetArgs {
     #[arg(long, value_name = "WHEN", default_value = "attach", value_parser = power_on_parser())]
     pub(crate) power_on: PowerOn,
 
-    /// Stop after this many seconds. Default: until Ctrl-C or SIGTERM.
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    /// Stop after this long (60s, 2m, or seconds). Default: when every --script has ended, else
+    /// at Ctrl-C or SIGTERM.
+    #[arg(long, value_name = "TIME", value_parser = parse_fleet_time)]
     pub(crate) duration: Option<Duration>,
+
+    /// Run this device script on every module, from an in-process host on its serial line
+    /// (`vmodem at` script format with {id}, {imei}, … placeholders and @connect, @every, @end,
+    /// @sleep; see docs/scale.md).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["tcp_base", "pty_dir"])]
+    pub(crate) script: Option<PathBuf>,
+
+    /// Start this many modules per second (spreads the connect storm). Default: all at once.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    pub(crate) ramp: Option<f64>,
+
+    /// The broker scripts reach as {broker_host}:{broker_port}. Default: the built-in broker.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_broker)]
+    pub(crate) broker: Option<(String, u16)>,
+
+    /// Write the run's report as JSON to FILE at the end (schema in docs/scale.md).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json: Option<PathBuf>,
+
+    /// Serve the control API for every module of this process (ids = fleet indices; paths in
+    /// docs/control.md, e.g. GET /v1/modules, POST /v1/faults with "modules": "10%"). ADDR is
+    /// IP:PORT or a bare PORT on 127.0.0.1 (0 picks a free one); other than loopback needs
+    /// --control-token.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub(crate) control: Option<SocketAddr>,
+
+    /// Require `Authorization: Bearer TOKEN` on every control API request (401 otherwise).
+    /// Also read from $VMODEM_CONTROL_TOKEN.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "VMODEM_CONTROL_TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) control_token: Option<String>,
 
     /// Log verbosity on stderr.
     #[arg(long, value_name = "LEVEL", default_value = "warn")]
     pub(crate) log_level: String,
+}
+
+/// `60s`, `2m`, `500ms` or seconds.
+fn parse_fleet_time(text: &str) -> Result<Duration, String> {
+    crate::fleet::script::time(text)
+}
+
+/// Modules per second, above 0.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .ok_or_else(|| {
+            format!("expected modules per second above 0, such as 100 or 0.5, not {text:?}")
+        })
+}
+
+/// `HOST:PORT` (a name or an IP; `[::1]:1883` for IPv6).
+fn parse_broker(text: &str) -> Result<(String, u16), String> {
+    let usage = || {
+        format!(
+            "expected HOST:PORT such as broker.example.com:1883 or 127.0.0.1:1883, not {text:?}"
+        )
+    };
+    let (host, port) = text.rsplit_once(':').ok_or_else(usage)?;
+    let port: u16 = port.parse().map_err(|_| usage())?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(usage());
+    }
+    Ok((host.to_owned(), port))
 }
 
 /// `I/N` with I < N.

@@ -132,7 +132,8 @@ pub(crate) enum FaultCommand {
         /// Its parameters, key=value (numbers or text; quote text with spaces).
         #[arg(value_name = "KEY=VALUE", value_parser = parse_param)]
         params: Vec<(String, String)>,
-        /// End it by itself after this long: 5s, 500ms, 2m, or seconds. Default: until ended.
+        /// End it by itself after this long: 5s, 500ms, 2m (a unit is required). Default: until
+        /// ended.
         #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
         duration: Option<Duration>,
         /// The module.
@@ -180,9 +181,12 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `5s`, `500ms`, `2m`, `1.5s`, or bare seconds.
+/// `5s`, `500ms`, `2m`, `1.5s`, `1h`: a number and its unit. A bare number
+/// is refused, as in scenario files: the unit is never guessed.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
+    let usage =
+        || format!("expected a duration with its unit, such as 5s, 500ms or 2m, not {text:?}");
     let (number, unit) = if let Some(n) = t.strip_suffix("ms") {
         (n, 0.001)
     } else if let Some(n) = t.strip_suffix('s') {
@@ -192,14 +196,14 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     } else if let Some(n) = t.strip_suffix('h') {
         (n, 3600.0)
     } else {
-        (t, 1.0)
+        return Err(usage());
     };
     number
         .trim()
         .parse::<f64>()
         .ok()
         .and_then(|n| Duration::try_from_secs_f64(n * unit).ok())
-        .ok_or_else(|| format!("expected a duration such as 5s, 500ms or 2m, not {text:?}"))
+        .ok_or_else(usage)
 }
 
 /// Where the API is: host:port for the connection and the Host header, and
@@ -787,7 +791,8 @@ mod tests {
         assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("5").is_err(), "no unit guessed");
         assert!(parse_duration("soon").is_err());
         assert_eq!(modules_json("10%").unwrap(), json!("10%"));
         assert_eq!(modules_json("0,2").unwrap(), json!([0, 2]));

@@ -329,7 +329,7 @@ fn write_banner(
 /// (anyone who reaches the API can make the module fail, see its status and
 /// watch its serial line, credentials included), and then with the exposure
 /// warning.
-async fn bind_control(
+pub(crate) async fn bind_control(
     addr: Option<SocketAddr>,
     token: Option<&str>,
 ) -> Result<Option<tokio::net::TcpListener>> {
@@ -367,7 +367,10 @@ fn serve_control(
         .local_addr()
         .context("cannot read the control API's address")?;
     let line = match serial {
-        Serial::Pty { path, link } => SerialLine::Pty(link.clone().unwrap_or_else(|| path.clone())),
+        Serial::Pty { path, link } => SerialLine::Pty {
+            path: path.clone(),
+            link: link.clone(),
+        },
         Serial::Tcp(addr) => SerialLine::Tcp(*addr),
         Serial::Stdio => SerialLine::None,
     };
@@ -384,7 +387,7 @@ fn serve_control(
 
 /// `control: http://HOST:PORT`, an address a local client can use (loopback
 /// for a wildcard bind).
-fn control_banner(addr: SocketAddr) -> String {
+pub(crate) fn control_banner(addr: SocketAddr) -> String {
     let (url, note) = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => (
             SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
@@ -541,5 +544,19 @@ mod tests {
         );
         assert!(line(Network::None, 0).starts_with("network: none (no radio delays;"));
         assert_ne!(fresh_seed(), fresh_seed(), "a new seed each run");
+    }
+
+    #[test]
+    fn the_control_line_gives_a_url_a_local_client_can_use() {
+        assert_eq!(
+            control_banner("127.0.0.1:7878".parse().unwrap()),
+            "control: http://127.0.0.1:7878  (vmodem ctl --url http://127.0.0.1:7878 status)"
+        );
+        assert_eq!(
+            control_banner("0.0.0.0:7878".parse().unwrap()),
+            "control: http://127.0.0.1:7878 (listening on 0.0.0.0:7878; bearer token required)  \
+             (vmodem ctl --url http://127.0.0.1:7878 status)"
+        );
+        assert!(control_banner("[::]:1".parse().unwrap()).starts_with("control: http://[::1]:1 ("));
     }
 }

@@ -29,6 +29,16 @@ impl Identity {
     }
 }
 
+impl crate::Config {
+    /// The IMEI, IMSI and ICCID a module made from this config has (what
+    /// `AT+GSN`, `AT+CIMI` and `AT+QCCID` answer), without making one:
+    /// fleets put them in device scripts and reports (issue 13).
+    pub fn identity_numbers(&self) -> [String; 3] {
+        let id = Identity::derive(self.model.profile(), self.operator.plmn(), self.instance);
+        [id.imei, id.imsi, id.iccid]
+    }
+}
+
 /// 15 digits: the PLMN (5 or 6 digits), then the subscriber number (MSIN)
 /// made from `instance`.
 fn imsi(plmn: &str, instance: u32) -> String {

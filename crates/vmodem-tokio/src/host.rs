@@ -12,13 +12,14 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
 use crate::pty::PtyPort;
 use crate::stdio::StdioPort;
 use crate::tcp_serial::TcpSerialPort;
 
-/// A module's serial line: a pseudo-terminal, a TCP listener or stdin/stdout.
+/// A module's serial line: a pseudo-terminal, a TCP listener, stdin/stdout,
+/// or an in-process pipe.
 ///
 /// Build one with [`PtyPort::open`], [`TcpSerialPort::bind`] or
 /// [`StdioPort::open`] and hand it to [`spawn_module`](crate::spawn_module).
@@ -36,6 +37,11 @@ pub enum HostPort {
     Tcp(TcpSerialPort),
     /// The process's own stdin and stdout.
     Stdio(StdioPort),
+    /// One end of an in-memory pipe; the host holds the other
+    /// ([`HostPort::in_process`]). For hosts in the same process, such as
+    /// the device scripts of `vmodem fleet` (issue 13): no descriptor, no
+    /// kernel buffer, a few hundred bytes per line.
+    InProcess(DuplexStream),
 }
 
 impl HostPort {
@@ -45,8 +51,20 @@ impl HostPort {
         match self {
             HostPort::Pty(p) => p.attached().await,
             HostPort::Tcp(p) => p.attached().await,
-            HostPort::Stdio(_) => Ok(()),
+            HostPort::Stdio(_) | HostPort::InProcess(_) => Ok(()),
         }
+    }
+
+    /// A serial line whose host is in this process: the port for
+    /// [`spawn_module`](crate::spawn_module), and the host's end, which
+    /// reads the module's output and writes its input. The host is attached
+    /// from the start; dropping its end is the host going for good (the
+    /// module stops, as at the end of stdin). Each direction holds at most
+    /// `max_buf` bytes not yet read, so a slow host holds output back in
+    /// the core as a pty does.
+    pub fn in_process(max_buf: usize) -> (HostPort, DuplexStream) {
+        let (port, host) = tokio::io::duplex(max_buf);
+        (HostPort::InProcess(port), host)
     }
 }
 
@@ -60,6 +78,7 @@ impl AsyncRead for HostPort {
             HostPort::Pty(p) => Pin::new(p).poll_read(cx, buf),
             HostPort::Tcp(p) => Pin::new(p).poll_read(cx, buf),
             HostPort::Stdio(p) => Pin::new(p).poll_read(cx, buf),
+            HostPort::InProcess(p) => Pin::new(p).poll_read(cx, buf),
         }
     }
 }
@@ -74,6 +93,7 @@ impl AsyncWrite for HostPort {
             HostPort::Pty(p) => Pin::new(p).poll_write(cx, buf),
             HostPort::Tcp(p) => Pin::new(p).poll_write(cx, buf),
             HostPort::Stdio(p) => Pin::new(p).poll_write(cx, buf),
+            HostPort::InProcess(p) => Pin::new(p).poll_write(cx, buf),
         }
     }
 
@@ -82,6 +102,7 @@ impl AsyncWrite for HostPort {
             HostPort::Pty(p) => Pin::new(p).poll_flush(cx),
             HostPort::Tcp(p) => Pin::new(p).poll_flush(cx),
             HostPort::Stdio(p) => Pin::new(p).poll_flush(cx),
+            HostPort::InProcess(p) => Pin::new(p).poll_flush(cx),
         }
     }
 
@@ -90,6 +111,7 @@ impl AsyncWrite for HostPort {
             HostPort::Pty(p) => Pin::new(p).poll_shutdown(cx),
             HostPort::Tcp(p) => Pin::new(p).poll_shutdown(cx),
             HostPort::Stdio(p) => Pin::new(p).poll_shutdown(cx),
+            HostPort::InProcess(p) => Pin::new(p).poll_shutdown(cx),
         }
     }
 }

@@ -394,7 +394,8 @@ impl ModuleTask {
         if wait_for_host {
             // control: the module answers control requests while it waits for
             // its host (status says power "off"; faults may be set up before
-            // the first boot). What they emit is drained once the host is on.
+            // the first boot, and their durations run). What they emit is
+            // drained once the host is on.
             // `attached` is kept across requests: a pty's open is seen once.
             {
                 let ModuleTask {
@@ -407,12 +408,15 @@ impl ModuleTask {
                 let attached = port.attached();
                 tokio::pin!(attached);
                 loop {
+                    // A fault's duration runs while the module waits, too.
+                    let wake = modem.poll_timeout().and_then(|t| clock.deadline(t));
                     tokio::select! {
                         result = &mut attached => {
                             result.map_err(ModuleError::Host)?;
                             break;
                         }
                         Some(request) = control.recv() => request(modem, clock.now()),
+                        () = sleep_until(wake) => modem.handle_timeout(clock.now()),
                         _ = &mut stop => return Ok(()),
                     }
                 }

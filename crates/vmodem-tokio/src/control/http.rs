@@ -276,7 +276,13 @@ impl FaultJson {
 
 fn serial_json(serial: &SerialLine) -> Value {
     match serial {
-        SerialLine::Pty(path) => json!({"kind": "pty", "path": path.display().to_string()}),
+        SerialLine::Pty { path, link } => {
+            let mut v = json!({"kind": "pty", "path": path.display().to_string()});
+            if let Some(link) = link {
+                v["link"] = json!(link.display().to_string());
+            }
+            v
+        }
         SerialLine::Tcp(addr) => json!({"kind": "tcp", "addr": addr.to_string()}),
         SerialLine::None => json!({"kind": "none"}),
     }

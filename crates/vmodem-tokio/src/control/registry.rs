@@ -47,8 +47,14 @@ impl ModuleEntry {
 /// Where a module's serial line is, as the control API reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum SerialLine {
-    /// A pseudo-terminal: the slave's path (or the link to it).
-    Pty(PathBuf),
+    /// A pseudo-terminal: the slave's path (`/dev/pts/N`), and the
+    /// symlink to it if there is one (`--link`, a fleet's `DIR/tty<i>`).
+    Pty {
+        /// The slave device.
+        path: PathBuf,
+        /// The symlink to it.
+        link: Option<PathBuf>,
+    },
     /// A TCP listener.
     Tcp(SocketAddr),
     /// None the API can name (stdio, or a fleet module driven in-process).

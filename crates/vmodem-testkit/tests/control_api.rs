@@ -1,0 +1,753 @@
+//! The control API (issue 10 §1) over real HTTP: a module on a real pty
+//! driven by `vmodem-client`, the built-in broker on a free loopback port, and
+//! `vmodem_tokio::control::serve` on another. Requests are written by hand
+//! (HTTP/1.1 over a `TcpStream`), so the test sees the status line, headers
+//! and body exactly as any client does. What each fault kind *does* is tested
+//! by its own suite; here it is the API: shapes, status codes, errors.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use vmodem_client::Client;
+use vmodem_testkit::{within, PtyStream, PATIENCE};
+use vmodem_tokio::control::{ModuleEntry, Registry, SerialLine};
+use vmodem_tokio::{
+    spawn_module, EmbeddedBroker, ModuleHandle, ModuleOptions, PtyPort, TcpSerialPort,
+};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// One HTTP answer.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no \"error\" in {:?}", self.body))
+            .to_owned()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// Sends one request (`Connection: close`) and reads the whole answer.
+async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[&str], body: &str) -> Answer {
+    let mut stream = TcpStream::connect(addr).await.expect("connect to the API");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for h in headers {
+        request.push_str(h);
+        request.push_str("\r\n");
+    }
+    if !body.is_empty() || method == "POST" {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .expect("the API answers in time")
+        .unwrap();
+    let text = String::from_utf8(raw).expect("UTF-8 answer");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head[9..12].parse().expect("a status code");
+    Answer {
+        status,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    }
+}
+
+async fn get(addr: SocketAddr, path: &str) -> Answer {
+    http(addr, "GET", path, &[], "").await
+}
+
+async fn post(addr: SocketAddr, path: &str, body: Value) -> Answer {
+    http(
+        addr,
+        "POST",
+        path,
+        &["Content-Type: application/json"],
+        &body.to_string(),
+    )
+    .await
+}
+
+async fn delete(addr: SocketAddr, path: &str) -> Answer {
+    http(addr, "DELETE", path, &[], "").await
+}
+
+/// A module on a pty (id 0), the built-in broker, and the API.
+struct Rig {
+    api: SocketAddr,
+    broker: EmbeddedBroker,
+    registry: Registry,
+    module: Option<ModuleHandle>,
+    pty: std::path::PathBuf,
+    _server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Rig {
+    async fn start(token: Option<&str>) -> Rig {
+        let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("the built-in broker starts");
+        let registry = Registry::with_seed(1);
+        let port = PtyPort::open(None).expect("a pseudo-terminal");
+        let pty = port.path().to_owned();
+        let module = spawn_module(
+            port,
+            ModuleOptions {
+                timeline: Some(registry.timeline_sender(0)),
+                ..ModuleOptions::default()
+            },
+        )
+        .expect("the module starts");
+        registry.register(ModuleEntry::new(
+            0,
+            module.control(),
+            SerialLine::Pty {
+                path: pty.clone(),
+                link: None,
+            },
+        ));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = listener.local_addr().unwrap();
+        let server = tokio::spawn(vmodem_tokio::control::serve(
+            listener,
+            token.map(str::to_owned),
+            registry.clone(),
+        ));
+        Rig {
+            api,
+            broker,
+            registry,
+            module: Some(module),
+            pty,
+            _server: server,
+        }
+    }
+
+    /// A host client on the pty, once the module has booted.
+    async fn host(&self) -> Client {
+        let client = Client::builder()
+            .timeout_scale(10.0)
+            .min_timeout(Duration::from_secs(3))
+            .build(PtyStream::open(&self.pty).expect("open the pty"));
+        client
+            .wait_for_urc(
+                PATIENCE,
+                |u| matches!(u, vmodem_client::Urc::Other(t) if t == "+QIND: PB DONE"),
+            )
+            .await
+            .expect("the module boots");
+        client
+    }
+
+    async fn shutdown(mut self) {
+        if let Some(m) = self.module.take() {
+            m.shutdown().await.expect("the module stops cleanly");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_after_a_connect_shows_the_client_connected_and_the_module_as_it_is() {
+    within(LIMIT, async {
+        let rig = Rig::start(None).await;
+        // Before any host: the module is off, and says so.
+        let off = get(rig.api, "/v1/modules/0").await;
+        assert_eq!(off.status, 200, "{off:?}");
+        assert_eq!(off.json()["power"], "off");
+
+        let host = rig.host().await;
+        let port = rig.broker.local_addr().port();
+        host.qmt_open(0, "127.0.0.1", port)
+            .await
+            .expect("AT+QMTOPEN");
+        assert!(host
+            .qmt_conn(0, "ctl-1", None, None)
+            .await
+            .expect("AT+QMTCONN")
+            .is_accepted());
+        host.qmt_pubex(0, 1, 1, false, "ctl/t", b"hi")
+            .await
+            .expect("AT+QMTPUBEX");
+
+        let answer = get(rig.api, "/v1/modules/0").await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.header("content-type"), Some("application/json"));
+        let s = answer.json();
+        assert_eq!(s["id"], 0);
+        assert_eq!(s["model"], "ec25");
+        assert_eq!(s["power"], "on");
+        assert_eq!(s["imei"].as_str().unwrap().len(), 15, "{s}");
+        assert_eq!(s["imsi"].as_str().unwrap().len(), 15, "{s}");
+        assert_eq!(s["iccid"].as_str().unwrap().len(), 19, "{s}");
+        assert_eq!(s["registration"], json!({"stat": 1, "act": 7}));
+        assert_eq!(s["signal"], json!({"rssi": 24, "ber": 99}));
+        assert_eq!(
+            s["serial"],
+            json!({"kind": "pty", "path": rig.pty.display().to_string()})
+        );
+        assert_eq!(s["pdp"][0]["cid"], 1);
+        assert_eq!(s["pdp"][0]["active"], true);
+        assert_eq!(s["mqtt"].as_array().unwrap().len(), 6);
+        assert_eq!(
+            s["mqtt"][0],
+            json!({"client": 0, "state": "connected", "host": "127.0.0.1", "port": port,
+                   "in_flight": 0, "sent": 1, "received": 0})
+        );
+        assert_eq!(s["mqtt"][1]["state"], "closed");
+        assert_eq!(s["faults"], json!([]));
+
+        let list = get(rig.api, "/v1/modules").await;
+        assert_eq!(list.status, 200);
+        assert_eq!(list.json().as_array().unwrap().len(), 1);
+        assert_eq!(list.json()[0]["mqtt"][0]["state"], "connected");
+
+        let metrics = get(rig.api, "/metrics").await;
+        assert_eq!(metrics.status, 200);
+        assert_eq!(
+            metrics.header("content-type"),
+            Some("text/plain; version=0.0.4; charset=utf-8")
+        );
+        for line in [
+            "# TYPE vmodem_modules gauge\nvmodem_modules 1\n",
+            "vmodem_modules_by_power{state=\"on\"} 1\n",
+            "vmodem_modules_by_registration{stat=\"1\"} 1\n",
+            "vmodem_pdp_contexts_active 1\n",
+            "vmodem_mqtt_clients{state=\"connected\"} 1\n",
+            "vmodem_mqtt_clients{state=\"closed\"} 5\n",
+            "# TYPE vmodem_mqtt_messages_sent_total counter\nvmodem_mqtt_messages_sent_total 1\n",
+            "vmodem_mqtt_messages_received_total 0\n",
+            "vmodem_faults_active{kind=\"urc\"} 0\n",
+        ] {
+            assert!(
+                metrics.body.contains(line),
+                "{line:?} not in\n{}",
+                metrics.body
+            );
+        }
+        drop(host);
+        rig.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_urc_fault_is_created_listed_and_the_host_gets_its_exact_bytes() {
+    within(LIMIT, async {
+        let rig = Rig::start(None).await;
+        let host = rig.host().await;
+        let mut raw = host.subscribe_events();
+        drop(raw.try_recv());
+        let answer = post(
+            rig.api,
+            "/v1/modules/0/faults",
+            json!({"kind": "urc", "text": "+QIND: \"csq\",5,99", "duration_ms": 60000}),
+        )
+        .await;
+        assert_eq!(answer.status, 201, "{answer:?}");
+        let f = answer.json();
+        assert_eq!(f["id"], 1);
+        assert_eq!(f["module"], 0);
+        assert_eq!(f["kind"], "urc");
+        assert_eq!(f["params"], json!({"text": "+QIND: \"csq\",5,99"}));
+        assert_eq!(f["duration_ms"], 60000);
+        assert_eq!(
+            f["ends_ms"].as_u64().unwrap(),
+            f["started_ms"].as_u64().unwrap() + 60000
+        );
+        // The host's line: the URC, framed as the module frames URCs.
+        host.wait_for_urc(
+            PATIENCE,
+            |u| matches!(u, vmodem_client::Urc::Other(t) if t == "+QIND: \"csq\",5,99"),
+        )
+        .await
+        .expect("the host sees the URC");
+        drop(raw);
+        let mut line = PtyStream::open(&rig.pty).unwrap();
+        drop(host);
+        // A second one through `params`, on a raw read of the line for the exact bytes.
+        let again = post(
+            rig.api,
+            "/v1/modules/0/faults",
+            json!({"kind": "urc", "params": {"text": "+CMTI: \"SM\",3"}}),
+        )
+        .await;
+        assert_eq!(again.status, 201, "{again:?}");
+        assert_eq!(again.json()["duration_ms"], Value::Null);
+        assert_eq!(again.json()["ends_ms"], Value::Null);
+        let mut got = Vec::new();
+        let expected = b"\r\n+CMTI: \"SM\",3\r\n";
+        tokio::time::timeout(PATIENCE, async {
+            let mut buf = [0u8; 256];
+            while !got.windows(expected.len()).any(|w| w == expected) {
+                let n = line.read(&mut buf).await.unwrap();
+                got.extend_from_slice(&buf[..n]);
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("the host got {:?}", got.escape_ascii().to_string()));
+        assert_eq!(got, expected, "nothing but the URC");
+
+        let listed = get(rig.api, "/v1/modules/0/faults").await;
+        assert_eq!(listed.status, 200);
+        let ids: Vec<u64> = listed
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, [1, 2]);
+        assert_eq!(
+            get(rig.api, "/v1/modules/0/faults/2").await.json()["kind"],
+            "urc"
+        );
+        let metrics = get(rig.api, "/metrics").await.body;
+        assert!(
+            metrics.contains("vmodem_faults_active{kind=\"urc\"} 2\n"),
+            "{metrics}"
+        );
+        rig.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_4xx_with_an_error_that_says_what_is_allowed() {
+    within(LIMIT, async {
+        let rig = Rig::start(None).await;
+        let a = post(
+            rig.api,
+            "/v1/modules/0/faults",
+            json!({"kind": "netwrk_loss"}),
+        )
+        .await;
+        assert_eq!(a.status, 400);
+        assert_eq!(
+            a.error(),
+            "unknown fault kind \"netwrk_loss\"; allowed: network_loss, pdp_deact, signal, \
+             sim_removed, dns_fail, clock, link, error, no_answer, slow, urc, reset, power_loss"
+        );
+        let a = post(
+            rig.api,
+            "/v1/modules/0/faults",
+            json!({"kind": "network_loss", "stat": 7}),
+        )
+        .await;
+        assert_eq!(a.status, 400);
+        assert_eq!(
+            a.error(),
+            "network_loss: bad value \"7\" for stat; allowed: stat: 0|2|3|4 (default 0)"
+        );
+        let a = post(rig.api, "/v1/modules/0/faults", json!({"stat": 2})).await;
+        assert_eq!(a.status, 400);
+        assert!(a.error().contains("needs \"kind\""), "{a:?}");
+        let a = post(
+            rig.api,
+            "/v1/modules/0/faults",
+            json!({"kind": "reset", "duration_ms": "5s"}),
+        )
+        .await;
+        assert_eq!(a.status, 400);
+        assert!(
+            a.error().contains("duration_ms must be a whole number"),
+            "{a:?}"
+        );
+        let a = http(
+            rig.api,
+            "POST",
+            "/v1/modules/0/faults",
+            &["Content-Type: application/json"],
+            "{nope",
+        )
+        .await;
+        assert_eq!(a.status, 400);
+        assert!(a.error().starts_with("the body is not JSON"), "{a:?}");
+        let a = http(
+            rig.api,
+            "POST",
+            "/v1/modules/0/faults",
+            &["Content-Type: application/x-www-form-urlencoded"],
+            "kind=reset",
+        )
+        .await;
+        assert_eq!(a.status, 415);
+        assert!(a.error().contains("application/json"), "{a:?}");
+
+        let a = get(rig.api, "/v1/modules/7").await;
+        assert_eq!(a.status, 404);
+        assert_eq!(a.error(), "no module 7; the only module is 0");
+        let a = post(rig.api, "/v1/modules/7/faults", json!({"kind": "reset"})).await;
+        assert_eq!(a.status, 404);
+        let a = get(rig.api, "/v1/modules/zero").await;
+        assert_eq!(a.status, 400);
+        let a = get(rig.api, "/v1/nothing").await;
+        assert_eq!(a.status, 404);
+        assert!(a.error().contains("GET /v1/modules"), "{a:?}");
+        let a = http(rig.api, "PUT", "/v1/modules/0", &[], "").await;
+        assert_eq!(a.status, 405);
+        assert!(a.error().contains("not allowed"), "{a:?}");
+        let a = get(rig.api, "/v1/events?module=9").await;
+        assert_eq!(a.status, 404);
+        rig.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_ends_one_fault_or_all_and_a_duration_ends_one_by_itself() {
+    within(LIMIT, async {
+        let rig = Rig::start(None).await;
+        let signal = post(
+            rig.api,
+            "/v1/modules/0/faults",
+            json!({"kind": "signal", "rssi": 5, "ber": 0}),
+        )
+        .await;
+        assert_eq!(signal.status, 201, "{signal:?}");
+        assert_eq!(signal.json()["params"], json!({"rssi": 5, "ber": 0}));
+        let slow = post(
+            rig.api,
+            "/v1/modules/0/faults",
+            json!({"kind": "slow", "delay_ms": 10}),
+        )
+        .await;
+        assert_eq!(slow.status, 201);
+        assert_eq!(
+            get(rig.api, "/v1/modules/0/faults")
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+
+        let one = delete(rig.api, "/v1/modules/0/faults/1").await;
+        assert_eq!((one.status, one.body.as_str()), (204, ""));
+        let again = delete(rig.api, "/v1/modules/0/faults/1").await;
+        assert_eq!(again.status, 404);
+        assert!(again.error().contains("no active fault 1"), "{again:?}");
+        assert_eq!(get(rig.api, "/v1/modules/0/faults/1").await.status, 404);
+        let left = get(rig.api, "/v1/modules/0/faults").await.json();
+        assert_eq!(left.as_array().unwrap().len(), 1);
+        assert_eq!(left[0]["kind"], "slow");
+
+        let all = delete(rig.api, "/v1/modules/0/faults").await;
+        assert_eq!(all.status, 204);
+        assert_eq!(get(rig.api, "/v1/modules/0/faults").await.json(), json!([]));
+
+        let short = post(
+            rig.api,
+            "/v1/modules/0/faults",
+            json!({"kind": "dns_fail", "duration_ms": 200}),
+        )
+        .await;
+        assert_eq!(short.status, 201);
+        let listed = get(rig.api, "/v1/modules/0").await.json()["faults"].clone();
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(get(rig.api, "/v1/modules/0/faults").await.json(), json!([]));
+        rig.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_wide_faults_choose_modules_by_count_list_share_or_all() {
+    within(LIMIT, async {
+        let rig = Rig::start(None).await;
+        // Two more modules on TCP lines nobody attaches to: they answer while off.
+        let mut others = Vec::new();
+        for id in [1u32, 2] {
+            let port = TcpSerialPort::bind("127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+            let addr = port.local_addr().unwrap();
+            let m = spawn_module(port, ModuleOptions::default()).unwrap();
+            rig.registry
+                .register(ModuleEntry::new(id, m.control(), SerialLine::Tcp(addr)));
+            others.push(m);
+        }
+        let modules_of = |a: &Answer| -> Vec<u64> {
+            a.json()["faults"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    assert_eq!(f["module"], f["fault"]["module"]);
+                    f["module"].as_u64().unwrap()
+                })
+                .collect()
+        };
+        let all = post(
+            rig.api,
+            "/v1/faults",
+            json!({"modules": "all", "kind": "sim_removed"}),
+        )
+        .await;
+        assert_eq!(all.status, 201, "{all:?}");
+        assert_eq!(modules_of(&all), [0, 1, 2]);
+        assert_eq!(all.json()["faults"][2]["fault"]["kind"], "sim_removed");
+        let list = post(
+            rig.api,
+            "/v1/faults",
+            json!({"modules": [2, 0], "kind": "dns_fail"}),
+        )
+        .await;
+        assert_eq!(modules_of(&list), [2, 0]);
+        // A share: ceil(3 × 50%) = 2 modules; the same seed draws the same ones.
+        let a = post(
+            rig.api,
+            "/v1/faults",
+            json!({"modules": "50%", "kind": "reset", "seed": 9}),
+        )
+        .await;
+        let b = post(
+            rig.api,
+            "/v1/faults",
+            json!({"modules": "50%", "kind": "reset", "seed": 9}),
+        )
+        .await;
+        assert_eq!(modules_of(&a).len(), 2);
+        assert_eq!(modules_of(&a), modules_of(&b));
+        let one = post(
+            rig.api,
+            "/v1/faults",
+            json!({"modules": 1, "kind": "no_answer"}),
+        )
+        .await;
+        assert_eq!(modules_of(&one).len(), 1);
+        let everything = get(rig.api, "/v1/faults").await.json();
+        assert_eq!(
+            everything["faults"].as_array().unwrap().len(),
+            3 + 2 + 4 + 1
+        );
+        let off = get(rig.api, "/v1/modules/2").await.json();
+        assert_eq!(off["power"], "off");
+        assert_eq!(off["serial"]["kind"], "tcp");
+
+        for (body, status) in [
+            (json!({"modules": 4, "kind": "reset"}), 400),
+            (json!({"modules": "150%", "kind": "reset"}), 400),
+            (json!({"modules": "some", "kind": "reset"}), 400),
+            (json!({"modules": [5], "kind": "reset"}), 404),
+            (json!({"kind": "reset"}), 400),
+            (json!({"modules": "all", "kind": "nope"}), 400),
+        ] {
+            let a = post(rig.api, "/v1/faults", body.clone()).await;
+            assert_eq!(a.status, status, "{body} → {a:?}");
+        }
+        assert_eq!(delete(rig.api, "/v1/faults").await.status, 204);
+        assert_eq!(
+            get(rig.api, "/v1/faults").await.json(),
+            json!({"faults": []})
+        );
+        for m in others {
+            m.shutdown().await.unwrap();
+        }
+        rig.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_token_every_request_needs_it() {
+    within(LIMIT, async {
+        let rig = Rig::start(Some("s3cret")).await;
+        for path in ["/v1/modules", "/metrics", "/v1/events", "/v1/nothing"] {
+            let none = get(rig.api, path).await;
+            assert_eq!(none.status, 401, "{path}: {none:?}");
+            assert_eq!(none.header("www-authenticate"), Some("Bearer"));
+            assert!(none.error().contains("Authorization: Bearer"), "{none:?}");
+        }
+        let wrong = http(
+            rig.api,
+            "GET",
+            "/v1/modules",
+            &["Authorization: Bearer s3cre"],
+            "",
+        )
+        .await;
+        assert_eq!(wrong.status, 401);
+        assert!(wrong.error().starts_with("wrong token"), "{wrong:?}");
+        let basic = http(
+            rig.api,
+            "GET",
+            "/v1/modules",
+            &["Authorization: Basic czNjcmV0"],
+            "",
+        )
+        .await;
+        assert_eq!(basic.status, 401);
+        let ok = http(
+            rig.api,
+            "GET",
+            "/v1/modules",
+            &["Authorization: Bearer s3cret"],
+            "",
+        )
+        .await;
+        assert_eq!(ok.status, 200, "{ok:?}");
+        let post = http(
+            rig.api,
+            "POST",
+            "/v1/modules/0/faults",
+            &[
+                "Authorization: Bearer s3cret",
+                "Content-Type: application/json",
+            ],
+            r#"{"kind":"reset"}"#,
+        )
+        .await;
+        assert_eq!(post.status, 201, "{post:?}");
+        rig.shutdown().await;
+    })
+    .await;
+}
+
+/// Reads SSE from `stream` (a close-delimited HTTP/1.0 body, so no chunk
+/// framing) until an event whose data satisfies `want`; `(type, data)`.
+async fn next_sse(
+    stream: &mut TcpStream,
+    pending: &mut String,
+    want: impl Fn(&str, &Value) -> bool,
+) -> (String, Value) {
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(found) = take_event(pending, &want) {
+            return found;
+        }
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("no matching event; stream so far {pending:?}"))
+            .unwrap();
+        assert!(n > 0, "the event stream ended");
+        pending.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stream_the_serial_line_and_faults_filtered_by_module() {
+    within(LIMIT, async {
+        let rig = Rig::start(None).await;
+        let host = rig.host().await;
+        let mut stream = TcpStream::connect(rig.api).await.unwrap();
+        // HTTP/1.0: the body is the stream itself, until the server closes.
+        stream
+            .write_all(b"GET /v1/events?module=0 HTTP/1.0\r\nAccept: text/event-stream\r\n\r\n")
+            .await
+            .unwrap();
+        let mut pending = String::new();
+        let mut buf = [0u8; 1024];
+        while !pending.contains("\r\n\r\n") {
+            let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(n > 0);
+            pending.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        let (head, rest) = pending.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: text/event-stream"),
+            "{head}"
+        );
+        let mut buf_stream = rest.to_owned();
+
+        host.command_ok("AT+CGMR").await.expect("AT+CGMR");
+        let (_, typed) = next_sse(&mut stream, &mut buf_stream, |k, v| {
+            k == "serial"
+                && v["dir"] == "host_to_module"
+                && v["text"].as_str().unwrap_or("").contains("AT+CGMR")
+        })
+        .await;
+        assert_eq!(typed["module"], 0);
+        assert!(typed["t_ms"].as_u64().is_some(), "{typed}");
+        let (_, answer) = next_sse(&mut stream, &mut buf_stream, |k, v| {
+            k == "serial"
+                && v["dir"] == "module_to_host"
+                && v["text"].as_str().unwrap_or("").contains("OK")
+        })
+        .await;
+        assert!(
+            answer["text"]
+                .as_str()
+                .unwrap()
+                .contains("EC25EFAR06A06M4G"),
+            "{answer}"
+        );
+
+        let f = post(
+            rig.api,
+            "/v1/modules/0/faults",
+            json!({"kind": "signal", "rssi": 3}),
+        )
+        .await;
+        assert_eq!(f.status, 201);
+        let (_, start) = next_sse(&mut stream, &mut buf_stream, |k, _| k == "fault").await;
+        assert_eq!(start["phase"], "start");
+        assert_eq!(start["kind"], "signal");
+        assert_eq!(start["params"], json!({"rssi": 3, "ber": 99}));
+        assert_eq!(delete(rig.api, "/v1/modules/0/faults").await.status, 204);
+        let (_, end) = next_sse(&mut stream, &mut buf_stream, |k, _| k == "fault").await;
+        assert_eq!(
+            (end["phase"].as_str(), end["id"].as_u64()),
+            (Some("end"), Some(1))
+        );
+        drop(host);
+        rig.shutdown().await;
+    })
+    .await;
+}
+
+/// Takes complete events off the front of `text` until one matches.
+fn take_event(text: &mut String, want: &impl Fn(&str, &Value) -> bool) -> Option<(String, Value)> {
+    while let Some(end) = text.find("\n\n") {
+        let block: String = text.drain(..end + 2).collect();
+        let mut kind = String::from("message");
+        let mut data = String::new();
+        for line in block.lines() {
+            if let Some(k) = line.strip_prefix("event: ") {
+                kind = k.to_owned();
+            } else if let Some(d) = line.strip_prefix("data: ") {
+                data.push_str(d);
+            }
+        }
+        if data.is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(&data).expect("each event's data is JSON");
+        assert_eq!(value["type"], kind.as_str(), "event: names the type");
+        if want(&kind, &value) {
+            return Some((kind, value));
+        }
+    }
+    None
+}
