@@ -139,4 +139,7 @@ def test_a_scripted_fleet_takes_a_fault_on_some_modules_and_reports() -> None:
         assert fleet.wait(20) == 0  # the scripts end after their 10 publishes
         report = fleet.report()
     assert report["fleet"]["count"] == 4 and report["modules"]["scripts_finished"] == 4, report
-    assert report["published"] == 40 and report["qmtstat"] == {"7": 2}, report
+    # Two modules lost their context once (+QMTSTAT: 0,7) and connected again; ticks that fell
+    # in their reconnect are skipped, not made up (docs/scale.md), so up to 40 publishes.
+    assert report["qmtstat"] == {"7": 2} and report["connected"]["connects"] == 6, report
+    assert 30 <= report["published"] <= 40, report
