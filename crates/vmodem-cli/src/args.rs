@@ -70,7 +70,21 @@ Testing your firmware's login failures
     AT+QMTCONN=0,\"device-1\",\"meter-42\",\"wrong\"    (or an unknown user name)
         +QMTCONN: 0,0,4                  (bad user name or password)
     AT+QMTCONN=0,\"device-1\"                       (no user name)
-        +QMTCONN: 0,0,5                  (not authorized)";
+        +QMTCONN: 0,0,5                  (not authorized)
+
+Making the module misbehave on cue: a scenario file
+    $ cat netloss.toml
+    seed = 1
+    [[step]]
+    after = \"+QMTCONN: 0,0,0\"    # a line the module wrote to the host (or at = \"30s\")
+    delay = \"1s\"
+    fault = { kind = \"network_loss\" }
+    duration = \"5s\"
+    $ vmodem run --scenario netloss.toml --trace run.jsonl
+    scenario: netloss.toml (1 step, 0 random entries, seed 1); times count from power-up, ...
+  1 s after the module first writes +QMTCONN: 0,0,0, the network is lost for 5 s; `vmodem
+  trace run.jsonl` shows the step armed and fired and the fault's start and end among the
+  serial lines. More recipes: examples/scenarios/ (docs/scenarios.md has every key).";
 
 /// The `vmodem` command line.
 #[derive(Debug, Parser)]
@@ -87,6 +101,8 @@ pub(crate) struct Cli {
 }
 
 /// What to do.
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run one virtual module until Ctrl-C or SIGTERM.
@@ -530,6 +546,18 @@ pub(crate) struct RunArgs {
     #[arg(long, requires = "trace")]
     pub(crate) trace_secrets: bool,
 
+    /// Play the faults of a scenario file (TOML) on the module, for CI jobs that must not
+    /// script the control API. Each [[step]] starts a fault (kind and parameters as for
+    /// `vmodem ctl fault add`) at `at = "30s"` after power-up, or `delay` after the first
+    /// host line equal to `after` (a line the module wrote, e.g. "+QMTCONN: 0,0,0"), for
+    /// `duration`, repeated `every` PERIOD up to `count` times; each [[random]] entry
+    /// starts faults at a seeded random `rate` ("1/10m"): the same `seed` gives the same
+    /// times and parameters. A mistake in the file stops vmodem at start (exit status 2)
+    /// with its line and field. Steps and faults are logged and go in the --trace. Every
+    /// key: docs/scenarios.md; recipes: examples/scenarios/.
+    #[arg(long, value_name = "FILE.toml", value_parser = crate::scenario_file::load)]
+    pub(crate) scenario: Option<crate::scenario_file::ScenarioArg>,
+
     /// Where the built-in MQTT broker listens: IP:PORT, or a bare PORT for
     /// 127.0.0.1:PORT (0 picks a free port; the start-up message shows it).
     #[arg(
@@ -620,7 +648,8 @@ pub(crate) struct RunArgs {
     /// loopback needs --control-token. For example, make the module lose the network for
     /// 5 s:
     ///   vmodem run --control 7878 &
-    ///   curl --json '{"kind":"network_loss","duration_ms":5000}' http://127.0.0.1:7878/v1/modules/0/faults
+    ///   curl --json '{"kind":"network_loss","duration_ms":5000}' \
+    ///        http://127.0.0.1:7878/v1/modules/0/faults
     ///   vmodem ctl --url 7878 fault add network_loss --for 5s
     /// docs/control.md describes every path.
     #[arg(long, value_name = "ADDR", value_parser = parse_listen, verbatim_doc_comment)]

@@ -101,6 +101,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
             .as_ref()
             .map(|state| state.join("module-0").join("ufs")),
         timeline: control.as_ref().map(|_| registry.timeline_sender(0)),
+        scenario: args.scenario.as_ref().map(|s| (*s.scenario).clone()),
         ..ModuleOptions::default()
     };
     let module = spawn_module(port, options).map_err(|e| {
@@ -158,6 +159,12 @@ pub(crate) async fn run(args: RunArgs) -> Result<()> {
             ),
         })
         .context("cannot print the start-up message")?;
+    if let Some(s) = &args.scenario {
+        // --scenario (ws-timeline): after the banner, which tests read up to `stop:`.
+        writeln!(out, "{}", scenario_banner(s))
+            .and_then(|()| out.flush())
+            .context("cannot print the start-up message")?;
+    }
     wait_for_stop(module).await
 }
 
@@ -496,6 +503,19 @@ fn state_dir(flag: Option<&Path>) -> Option<PathBuf> {
         return Some(PathBuf::from(state).join("vmodem"));
     }
     non_empty("HOME").map(|home| PathBuf::from(home).join(".local/state/vmodem"))
+}
+
+/// The start-up line of `--scenario`: what will be played.
+fn scenario_banner(s: &crate::scenario_file::ScenarioArg) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "scenario: {} ({}, {}, seed {}); times count from power-up, steps and faults are logged",
+        s.path.display(),
+        plural(s.scenario.steps.len(), "step", "steps"),
+        plural(s.scenario.random.len(), "random entry", "random entries"),
+        s.scenario.seed
+    )
 }
 
 async fn wait_for_stop(mut module: ModuleHandle) -> Result<()> {

@@ -7,11 +7,80 @@
 //! Fault parameters stay `key=value` strings: the driver builds each fault
 //! with the same parser the HTTP API uses, so their errors read alike.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 use vmodem_core::scenario::{FaultSpec, ParamValue, RandomFault, Scenario, Step, Trigger};
+use vmodem_core::Fault;
+
+/// `--scenario FILE`: the file's path and what it holds, checked.
+#[derive(Clone, Debug)]
+pub(crate) struct ScenarioArg {
+    /// As given on the command line.
+    pub(crate) path: PathBuf,
+    /// The parsed scenario (boxed: `vmodem run`'s flags stay small).
+    pub(crate) scenario: Box<Scenario>,
+}
+
+/// Reads and checks a scenario file for `--scenario` (a clap value parser:
+/// an error here is a usage error, exit status 2, before anything starts).
+pub(crate) fn load(path: &str) -> Result<ScenarioArg, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let scenario = Box::new(parse(&text)?);
+    Ok(ScenarioArg {
+        path: PathBuf::from(path),
+        scenario,
+    })
+}
+
+/// Random parameter ranges up to this wide are checked value by value at
+/// start; wider ones at their ends (a value in between that the kind
+/// refuses is reported when drawn, and nothing starts).
+const CHECK_EVERY_VALUE: i64 = 256;
+
+/// Checks a fault with [`Fault::parse`], the parser the control API uses.
+fn check_fault(kind: &str, params: &[(String, String)]) -> Result<(), String> {
+    let pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    Fault::parse(kind, &pairs).map(drop).map_err(|e| e.message)
+}
+
+/// Checks a random entry's kind and parameters: each range's values (or its
+/// ends), the other parameters at their low end.
+fn check_random(r: &RandomFault) -> Result<(), String> {
+    let at = |which: usize, value: i64| -> Vec<(String, String)> {
+        r.params
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| {
+                let v = match v {
+                    ParamValue::Fixed(s) => s.clone(),
+                    ParamValue::Range(_, _) if i == which => value.to_string(),
+                    ParamValue::Range(lo, _) => lo.to_string(),
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    };
+    check_fault(&r.kind, &at(usize::MAX, 0))?;
+    for (i, (_, v)) in r.params.iter().enumerate() {
+        if let ParamValue::Range(lo, hi) = *v {
+            let values: Vec<i64> = if hi.saturating_sub(lo) <= CHECK_EVERY_VALUE {
+                (lo..=hi).collect()
+            } else {
+                vec![lo, hi]
+            };
+            for value in values {
+                check_fault(&r.kind, &at(i, value))?;
+            }
+        }
+    }
+    Ok(())
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,20 +105,34 @@ struct StepToml {
     count: Option<u32>,
 }
 
-/// Parses a scenario file's text. Errors say `line N: field: what is wrong`.
-// `vmodem run --scenario` calls it once the core fault API (ws-faults) is merged.
-#[allow(dead_code)]
+/// Parses a scenario file's text and checks every fault with the control
+/// API's parser. Errors say `line N: field: what is wrong`.
 pub(crate) fn parse(text: &str) -> Result<Scenario, String> {
     let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
-    let line =
-        |span: std::ops::Range<usize>| text[..span.start.min(text.len())].lines().count().max(1);
+    // 1 + the newlines before the span's start.
+    let line = |span: std::ops::Range<usize>| {
+        text.as_bytes()[..span.start.min(text.len())]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    };
     let dur = |field: &str, s: &Spanned<String>| {
         parse_duration(s.get_ref()).map_err(|e| format!("line {}: {field}: {e}", line(s.span())))
     };
     let mut steps = Vec::new();
     for (i, s) in file.step.iter().enumerate() {
         let trigger = match (&s.after, &s.at) {
-            (Some(a), None) => Trigger::After(a.get_ref().clone()),
+            (Some(a), None) => {
+                let want = a.get_ref();
+                if want.trim().is_empty() || want.contains(['\r', '\n']) {
+                    return Err(format!(
+                        "line {}: after: a line the module writes to the host, without CR/LF, e.g. \"+QMTCONN: 0,0,0\"",
+                        line(a.span())
+                    ));
+                }
+                Trigger::After(want.clone())
+            }
             (None, Some(at)) => Trigger::At(dur("at", at)?),
             _ => {
                 return Err(format!(
@@ -59,6 +142,7 @@ pub(crate) fn parse(text: &str) -> Result<Scenario, String> {
             }
         };
         let fault = fault_spec(s.fault.get_ref())
+            .and_then(|f| check_fault(&f.kind, &f.params).map(|()| f))
             .map_err(|e| format!("line {}: fault: {e}", line(s.fault.span())))?;
         steps.push(Step {
             trigger,
@@ -74,14 +158,25 @@ pub(crate) fn parse(text: &str) -> Result<Scenario, String> {
                 .as_ref()
                 .map(|d| dur("duration", d))
                 .transpose()?,
-            every: s.every.as_ref().map(|d| dur("every", d)).transpose()?,
+            every: match &s.every {
+                Some(e) if dur("every", e)?.is_zero() => {
+                    return Err(format!(
+                        "line {}: every: a period of at least 1ms, e.g. \"1h\"",
+                        line(e.span())
+                    ))
+                }
+                e => e.as_ref().map(|d| dur("every", d)).transpose()?,
+            },
             count: s.count,
         });
     }
     let mut random = Vec::new();
     for r in &file.random {
         let at = line(r.span());
-        random.push(random_fault(r.get_ref()).map_err(|e| format!("line {at}: random: {e}"))?);
+        let entry = random_fault(r.get_ref())
+            .and_then(|f| check_random(&f).map(|()| f))
+            .map_err(|e| format!("line {at}: random: {e}"))?;
+        random.push(entry);
     }
     Ok(Scenario {
         seed: file.seed,
@@ -273,6 +368,41 @@ duration = "5s"
     }
 
     #[test]
+    fn faults_are_checked_with_the_control_apis_parser_at_load() {
+        let e = parse("[[step]]\nat = \"1s\"\nfault = { kind = \"network_lost\" }\n").unwrap_err();
+        assert!(
+            e.starts_with(
+                "line 3: fault: unknown fault kind \"network_lost\"; allowed: network_loss,"
+            ),
+            "{e}"
+        );
+        let e = parse("[[step]]\nat = \"1s\"\nfault = { kind = \"network_loss\", stat = 1 }\n")
+            .unwrap_err();
+        assert!(
+            e.contains(
+                "line 3: fault: network_loss: bad value \"1\" for stat; allowed: stat: 0|2|3|4"
+            ),
+            "{e}"
+        );
+        let e = parse("\n[[random]]\nkind = \"signal\"\nrate = \"1/1m\"\nrssi = [20, 40]\n")
+            .unwrap_err();
+        assert!(
+            e.contains("line 2: random: signal: bad value \"32\" for rssi"),
+            "{e}"
+        );
+        let e = parse("[[step]]\nafter = \"\"\nfault = { kind = \"reset\" }\n").unwrap_err();
+        assert!(e.starts_with("line 2: after: "), "{e}");
+        let e = parse("[[step]]\nat = \"1s\"\nevery = \"0s\"\nfault = { kind = \"reset\" }\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with("line 3: every: a period of at least 1ms"),
+            "{e}"
+        );
+        let e = parse("[[step]]\nfault = { kind = \"reset\" }\n").unwrap_err();
+        assert!(e.contains("exactly one of `after`"), "{e}");
+    }
+
+    #[test]
     fn random_with_ranges_and_rate() {
         let s = parse(
             "seed = 9\n[[random]]\nkind = \"signal\"\nrate = \"2/10m\"\nrssi = [0, 10]\nber = 99\nduration = [\"5s\", \"1m\"]\ncount = 4\n",
@@ -300,6 +430,106 @@ duration = "5s"
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("-1s").is_err());
+    }
+
+    /// Every example's whole schedule, in virtual time: the player started at
+    /// power-up (0), `+QMTCONN: 0,0,0` written at 10 s, played for 30 days.
+    /// `tests/scenarios.rs` plays the first seconds of each on a real module;
+    /// this covers what no test can wait for (2 minutes, hours, random spells).
+    #[test]
+    fn every_example_plays_its_schedule() {
+        use vmodem_core::scenario::Player;
+        use vmodem_core::Instant;
+        fn play(name: &str) -> Vec<(u64, String, Option<u64>)> {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/scenarios/");
+            let text = std::fs::read_to_string(format!("{dir}{name}")).unwrap();
+            let mut p = Player::new(parse(&text).unwrap(), Instant::ZERO);
+            let mut out = Vec::new();
+            let mut line_seen = false;
+            loop {
+                let next = p.next_deadline();
+                let now = match next {
+                    Some(t) if line_seen || t < Instant::from_secs(10) => t,
+                    _ if !line_seen => {
+                        line_seen = true;
+                        p.host_line(Instant::from_secs(10), "+QMTCONN: 0,0,0\r\n");
+                        continue;
+                    }
+                    _ => break,
+                };
+                if now > Instant::from_secs(30 * 86_400) {
+                    break;
+                }
+                for s in p.poll(now) {
+                    let params: Vec<String> = s
+                        .fault
+                        .params
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    out.push((
+                        now.as_millis(),
+                        format!("{} {}", s.fault.kind, params.join(" ")),
+                        s.duration.map(|d| d.as_millis() as u64),
+                    ));
+                }
+                assert!(out.len() <= 100, "{name}: bounded");
+            }
+            out
+        }
+        let s = |t: u64, what: &str, d: Option<u64>| (t, what.to_owned(), d);
+        assert_eq!(
+            play("basement.toml"),
+            vec![s(15_000, "network_loss stat=2", Some(120_000))]
+        );
+        assert_eq!(
+            play("broker-silent.toml"),
+            vec![s(
+                12_000,
+                "link direction=down toxic=blackhole",
+                Some(300_000)
+            )]
+        );
+        assert_eq!(
+            play("pdp-deact.toml"),
+            vec![
+                s(11_000, "pdp_deact cid=1", None),
+                s(3_611_000, "pdp_deact cid=1", None),
+                s(7_211_000, "pdp_deact cid=1", None),
+            ]
+        );
+        assert_eq!(
+            play("unexpected-reset.toml"),
+            vec![s(20_000, "reset ", None)]
+        );
+        let cmti = "urc text=+CMTI: \"SM\",1";
+        assert_eq!(
+            play("unexpected-urc.toml"),
+            vec![
+                s(11_000, cmti, None),
+                s(13_000, cmti, None),
+                s(15_000, cmti, None)
+            ]
+        );
+        let nbiot = play("slow-nbiot.toml");
+        assert_eq!(nbiot, play("slow-nbiot.toml"), "the seed repeats it");
+        assert_eq!(nbiot.len(), 3 + 20);
+        assert!(
+            nbiot[..3].iter().all(|(t, _, d)| *t == 0 && d.is_none()),
+            "{nbiot:?}"
+        );
+        let mut last = 0;
+        for (t, what, d) in &nbiot[3..] {
+            assert!(*t > last, "{nbiot:?}");
+            last = *t;
+            let rssi: u8 = what
+                // Parameters in the order of their names (see docs/scenarios.md).
+                .strip_prefix("signal ber=99 rssi=")
+                .and_then(|r| r.parse().ok())
+                .unwrap_or_else(|| panic!("{what}"));
+            assert!((2..=8).contains(&rssi), "{what}");
+            assert!((10_000..=60_000).contains(&d.unwrap()), "{d:?}");
+        }
     }
 
     /// Every example in `examples/scenarios/` parses (docs/faults.md points at them).

@@ -126,6 +126,27 @@ fn render(r: &Value) -> Vec<String> {
         }
         return vec![line];
     }
+    if let Some(what) = s("scenario") {
+        // Scenario steps (`vmodem run --scenario`; fields in fault_log.rs).
+        let source = s("source").unwrap_or("?");
+        let mut line = format!("scenario {source} {what}");
+        if let Some(l) = s("line") {
+            let _ = write!(line, " by {l:?}");
+        }
+        if let Some(id) = r.get("fault_id") {
+            let _ = write!(line, ": fault #{id}");
+        }
+        if let Some(kind) = s("kind") {
+            let _ = write!(line, " {kind}");
+        }
+        if let Some(d) = r.get("due_ms").and_then(Value::as_u64) {
+            let _ = write!(line, ", due at {}.{:03}", d / 1000, d % 1000);
+        }
+        if let Some(e) = s("error") {
+            let _ = write!(line, ": {e}");
+        }
+        return vec![line];
+    }
     if let Some(what) = s("fault") {
         let mut line = format!("fault {what}");
         if let Some(id) = r.get("id") {
@@ -142,6 +163,9 @@ fn render(r: &Value) -> Vec<String> {
                     v.as_str().map_or(v.to_string(), str::to_owned)
                 );
             }
+        }
+        if let Some(d) = r.get("duration_ms").and_then(Value::as_u64) {
+            let _ = write!(line, " for {}.{:03} s", d / 1000, d % 1000);
         }
         return vec![line];
     }
@@ -212,6 +236,24 @@ mod tests {
                 r#"{"t_ms":5,"fault":"start","id":1,"kind":"network_loss","params":{"stat":"0"}}"#
             ),
             vec!["fault start #1 network_loss stat=0"]
+        );
+        assert_eq!(
+            lines(
+                r#"{"t_ms":8748,"fault":"start","id":1,"kind":"network_loss","params":{"stat":0},"duration_ms":5000}"#
+            ),
+            vec!["fault start #1 network_loss stat=0 for 5.000 s"]
+        );
+        assert_eq!(
+            lines(
+                r#"{"t_ms":7748,"scenario":"armed","source":"step[0]","line":"+QMTCONN: 0,0,0","due_ms":8748}"#
+            ),
+            vec!["scenario step[0] armed by \"+QMTCONN: 0,0,0\", due at 8.748"]
+        );
+        assert_eq!(
+            lines(
+                r#"{"t_ms":8748,"scenario":"fired","source":"step[0]","due_ms":8748,"fault_id":1,"kind":"network_loss","params":{"stat":0},"duration_ms":5000}"#
+            ),
+            vec!["scenario step[0] fired: fault #1 network_loss, due at 8.748"]
         );
         assert_eq!(lines(r#"{"x":1}"#), vec![r#"? {"x":1}"#]);
     }

@@ -123,7 +123,7 @@ pub(crate) struct Edrx {
 }
 
 /// Everything about the device that is not the AT engine.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Device {
     /// Off after `AT+QPOWD` until the power key is pressed.
     pub(crate) powered: bool,

@@ -63,7 +63,7 @@ impl Profile {
 }
 
 /// What the engine is doing with host input.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum State {
     /// Powered down, or booting before `RDY`: input is dropped.
     Off,
@@ -77,7 +77,7 @@ pub(crate) enum State {
 }
 
 /// A data entry in progress.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct DataState {
     pub(crate) entry: DataEntry,
     pub(crate) buf: Vec<u8>,
@@ -86,7 +86,7 @@ pub(crate) struct DataState {
 }
 
 /// The engine.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Engine {
     pub(crate) active: Profile,
     pub(crate) stored: Profile,

@@ -144,7 +144,7 @@ pub(crate) enum StoreError {
 }
 
 /// One storage: files by name, and how much room they take.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Store {
     files: BTreeMap<String, Bytes>,
     capacity: usize,
@@ -240,7 +240,7 @@ impl Store {
 }
 
 /// Both storages.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Files {
     pub(crate) ufs: Store,
     pub(crate) ram: Store,

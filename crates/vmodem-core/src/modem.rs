@@ -43,7 +43,11 @@ use crate::timers::{Timer, Timers};
 /// driver is told to pause reading them, so TCP pushes back on the broker),
 /// and [`wants_host_input`](Self::wants_host_input) turns false. Nothing the
 /// module acknowledged to a broker is ever dropped.
-#[derive(Debug)]
+///
+/// `Clone` snapshots a module: a fuzz target or a fleet can bring one module
+/// to a ready state once and copy it, instead of replaying the boot each time
+/// (the copy is independent; it shares nothing with the original).
+#[derive(Clone, Debug)]
 pub struct Modem {
     pub(crate) config: Config,
     pub(crate) identity: Identity,

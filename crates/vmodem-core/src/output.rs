@@ -22,7 +22,7 @@ use bytes::{Buf, Bytes};
 const IDLE_CAPACITY: usize = 1024;
 
 /// Bytes waiting for the host, oldest first.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct HostOutput {
     /// Segments older than `tail`, oldest first; none is empty.
     sealed: VecDeque<Bytes>,

@@ -250,7 +250,7 @@ pub(crate) enum Exchange {
 }
 
 /// What the module has for the network, in the order it was produced.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Outbound {
     /// Work for the driver.
     Action(NetAction),
@@ -263,20 +263,20 @@ pub(crate) enum Outbound {
 }
 
 /// What the shaper releases to the module.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Due {
     Event(NetEvent),
     Urc(Vec<u8>),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Held<T> {
     at: Instant,
     item: T,
 }
 
 /// Everything in flight for one client index.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Lane {
     client: u8,
     up: VecDeque<Held<NetAction>>,
@@ -352,7 +352,7 @@ impl Lane {
 }
 
 /// The shaper: holds the module's network traffic for the radio's delays.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Radio {
     profile: &'static RadioProfile,
     seed: u64,

@@ -329,6 +329,11 @@ pub enum ScenarioEvent {
 /// Times count from power-up ([`start`](Self::start)): `at = "30s"` is 30 s
 /// after the module first powered up; a later reboot does not restart the
 /// scenario (steps fire once per run, as a CI job expects).
+///
+/// Each entry (step or random) has at most one active fault: an occurrence
+/// still on when the entry's next one starts is ended first. Occurrences of
+/// one entry do not pile up, and a fast `every` cannot grow the module's
+/// list of active faults.
 #[derive(Clone, Debug)]
 pub struct Runner {
     pending: Option<Scenario>,
@@ -338,6 +343,10 @@ pub struct Runner {
     /// The current line outgrew [`MAX_LINE`]; it matches nothing.
     overlong: bool,
     events: VecDeque<ScenarioEvent>,
+    /// The last fault each entry started, by source: a new occurrence ends
+    /// it if still active, so the scenario holds at most one active fault
+    /// per entry however fast it repeats.
+    last: Vec<(String, FaultId)>,
 }
 
 impl Runner {
@@ -349,6 +358,7 @@ impl Runner {
             line: Vec::new(),
             overlong: false,
             events: VecDeque::new(),
+            last: Vec::new(),
         }
     }
 
@@ -411,7 +421,16 @@ impl Runner {
                 .collect();
             match Fault::parse(&start.fault.kind, &params) {
                 Ok(fault) => {
+                    let previous = self.last.iter_mut().find(|(s, _)| *s == start.source);
+                    if let Some((_, prev)) = &previous {
+                        // False if it is over already (duration, or ended by hand).
+                        modem.end_fault(now, *prev);
+                    }
                     let id = modem.add_fault(now, fault.clone(), start.duration);
+                    match previous {
+                        Some((_, prev)) => *prev = id,
+                        None => self.last.push((start.source.clone(), id)),
+                    }
                     self.events.push_back(ScenarioEvent::Fired {
                         source: start.source,
                         due: start.due,

@@ -613,6 +613,18 @@ async fn with_a_token_every_request_needs_it() {
         )
         .await;
         assert_eq!(ok.status, 200, "{ok:?}");
+        let lower = http(
+            rig.api,
+            "GET",
+            "/metrics",
+            &["Authorization: bearer s3cret"],
+            "",
+        )
+        .await;
+        assert_eq!(
+            lower.status, 200,
+            "the scheme is case-insensitive: {lower:?}"
+        );
         let post = http(
             rig.api,
             "POST",
@@ -750,4 +762,196 @@ fn take_event(text: &mut String, want: &impl Fn(&str, &Value) -> bool) -> Option
         }
     }
     None
+}
+
+/// A client that stops reading `/v1/events` holds up no module: publishing
+/// 50,000 events (10 MB, more than the socket buffers and the 4096-event ring
+/// hold) while it sleeps takes no time, and when it reads again every event
+/// is accounted for: those it gets, and the `missed` of its `lagged` events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stops_reading_is_told_what_it_missed_and_never_holds_up_a_module() {
+    use vmodem_tokio::control::{SerialDirection, TimelineKind};
+    const N: u64 = 50_000;
+    within(LIMIT, async {
+        let rig = Rig::start(None).await;
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        // A small window, so the server's writes block soon.
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket.connect(rig.api).await.unwrap();
+        stream
+            .write_all(b"GET /v1/events HTTP/1.0\r\n\r\n")
+            .await
+            .unwrap();
+        let mut pending = String::new();
+        let mut buf = [0u8; 1024];
+        while !pending.contains("\r\n\r\n") {
+            let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
+            pending.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        let mut pending = pending.split_once("\r\n\r\n").unwrap().1.to_owned();
+
+        let tx = rig.registry.timeline_sender(0);
+        let line = [b'x'; 200];
+        let started = std::time::Instant::now();
+        for i in 0..N {
+            tx.publish(
+                i,
+                TimelineKind::serial(SerialDirection::ModuleToHost, &line),
+            );
+        }
+        tx.publish(
+            N,
+            TimelineKind::serial(SerialDirection::ModuleToHost, b"the last one"),
+        );
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "publishing waited: {took:?}");
+
+        let (mut got, mut missed, mut lags) = (0u64, 0u64, 0u64);
+        loop {
+            let (kind, v) = next_sse(&mut stream, &mut pending, |_, _| true).await;
+            if kind == "lagged" {
+                lags += 1;
+                missed += v["missed"].as_u64().unwrap();
+                continue;
+            }
+            got += 1;
+            if v["text"] == "the last one" {
+                assert_eq!(v["t_ms"], N);
+                break;
+            }
+        }
+        eprintln!(
+            "published {} events in {took:?}; the reader got {got}, missed {missed} \
+             (told in {lags} lagged events)",
+            N + 1
+        );
+        assert!(
+            lags >= 1 && missed > 0,
+            "the reader was never told it lagged"
+        );
+        assert_eq!(
+            got + missed,
+            N + 1,
+            "got {got}, missed {missed}: all accounted for"
+        );
+        rig.shutdown().await;
+    })
+    .await;
+}
+
+/// A fleet's listing and scrape ask the modules a few dozen at a time: 1,000
+/// modules (waiting for their hosts on TCP lines) list and scrape within a
+/// few seconds even on a loaded CI machine; the figures are printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_modules_list_and_scrape_in_bounded_time() {
+    const N: u32 = 1000;
+    within(LIMIT, async {
+        let rig = Rig::start(None).await;
+        let mut fleet = Vec::new();
+        for id in 1..N {
+            let port = TcpSerialPort::bind("127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+            let addr = port.local_addr().unwrap();
+            let m = spawn_module(port, ModuleOptions::default()).unwrap();
+            rig.registry
+                .register(ModuleEntry::new(id, m.control(), SerialLine::Tcp(addr)));
+            fleet.push(m);
+        }
+        let started = std::time::Instant::now();
+        let list = get(rig.api, "/v1/modules").await;
+        let listed = started.elapsed();
+        assert_eq!(list.status, 200);
+        let ids: Vec<u64> = list
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            (0..u64::from(N)).collect::<Vec<_>>(),
+            "all, in id order"
+        );
+        let started = std::time::Instant::now();
+        let metrics = get(rig.api, "/metrics").await;
+        let scraped = started.elapsed();
+        assert!(metrics.body.contains(&format!("vmodem_modules {N}\n")));
+        // No host on any line: all are off, module 0 on its pty too.
+        assert!(metrics
+            .body
+            .contains(&format!("vmodem_modules_by_power{{state=\"off\"}} {N}\n")));
+        let all = post(
+            rig.api,
+            "/v1/faults",
+            json!({"modules": "all", "kind": "dns_fail"}),
+        )
+        .await;
+        assert_eq!(all.json()["faults"].as_array().unwrap().len(), N as usize);
+        eprintln!(
+            "{N} modules: GET /v1/modules {listed:?} ({} bytes), GET /metrics {scraped:?}",
+            list.body.len()
+        );
+        assert!(listed < Duration::from_secs(10) && scraped < Duration::from_secs(10));
+        for m in fleet {
+            m.shutdown().await.unwrap();
+        }
+        rig.shutdown().await;
+    })
+    .await;
+}
+
+/// `?module=N` keeps that module's events only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_module_filter_keeps_one_modules_events() {
+    use vmodem_tokio::control::{SerialDirection, TimelineKind};
+    within(LIMIT, async {
+        let rig = Rig::start(None).await;
+        let port = TcpSerialPort::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let addr = port.local_addr().unwrap();
+        let other = spawn_module(port, ModuleOptions::default()).unwrap();
+        rig.registry
+            .register(ModuleEntry::new(1, other.control(), SerialLine::Tcp(addr)));
+        let mut stream = TcpStream::connect(rig.api).await.unwrap();
+        stream
+            .write_all(b"GET /v1/events?module=1 HTTP/1.0\r\n\r\n")
+            .await
+            .unwrap();
+        let mut pending = String::new();
+        let mut buf = [0u8; 1024];
+        while !pending.contains("\r\n\r\n") {
+            let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
+            pending.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        let mut pending = pending.split_once("\r\n\r\n").unwrap().1.to_owned();
+        // The stream is subscribed once its head is out.
+        for (module, text) in [(0, "zero"), (1, "one"), (0, "zero again"), (1, "end")] {
+            rig.registry.timeline_sender(module).publish(
+                5,
+                TimelineKind::serial(SerialDirection::HostToModule, text.as_bytes()),
+            );
+        }
+        let mut texts = Vec::new();
+        loop {
+            let (_, v) = next_sse(&mut stream, &mut pending, |_, _| true).await;
+            assert_eq!(v["module"], 1, "{v}");
+            texts.push(v["text"].as_str().unwrap().to_owned());
+            if v["text"] == "end" {
+                break;
+            }
+        }
+        assert_eq!(texts, ["one", "end"]);
+        other.shutdown().await.unwrap();
+        rig.shutdown().await;
+    })
+    .await;
 }

@@ -29,16 +29,19 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, info};
-use vmodem_core::scenario::{Runner, Scenario};
 use vmodem_core::{Config, Instant, Modem, ModemEvent, NetEvent};
 
-use crate::control::{FaultPhase, SerialDirection, TimelineKind, TimelineSender};
+use crate::control::{SerialDirection, TimelineKind, TimelineSender};
 use crate::dial::Dialer;
 use crate::fault_log::{fault_record, scenario_record, Record};
 use crate::host::HostPort;
 use crate::links::Links;
 use crate::trace::{Direction, Trace};
 use crate::ufs::UfsDir;
+
+// --scenario (ws-timeline), apart from the imports above so merges stay clean.
+use crate::control::FaultPhase;
+use vmodem_core::scenario::{Runner, Scenario};
 
 /// How many network events may wait for a busy module before its link
 /// tasks wait too. Data is bounded apart from this: each link has at most
@@ -201,13 +204,6 @@ pub fn spawn_module(
     } else {
         Modem::new(config, created)
     };
-    let scenario = options.scenario.map(|s| {
-        let mut runner = Box::new(Runner::new(s));
-        if !wait_for_host {
-            runner.start(created);
-        }
-        runner
-    });
     // Boxed, so the task's future holds a pointer, not the module twice.
     let task = Box::new(ModuleTask {
         modem,
@@ -220,7 +216,14 @@ pub fn spawn_module(
         control: control_rx,
         timeline: options.timeline,
         trace,
-        scenario,
+        // Times count from power-up: now, or when a host attaches.
+        scenario: options.scenario.map(|s| {
+            let mut runner = Box::new(Runner::new(s));
+            if !wait_for_host {
+                runner.start(created);
+            }
+            runner
+        }),
         clock,
         power_on_after: options.power_on_after,
         power_on_at: None,
@@ -527,6 +530,31 @@ impl ModuleTask {
         result
     }
 
+    /// Puts a fault's start or end, whatever started it, in the trace and on
+    /// the timeline (`fault_log.rs`).
+    fn log_fault(&mut self, event: &ModemEvent) {
+        let (phase, id, fault) = match event {
+            ModemEvent::FaultStarted { id, fault } => (FaultPhase::Start, *id, fault),
+            ModemEvent::FaultEnded { id, fault } => (FaultPhase::End, *id, fault),
+            _ => return,
+        };
+        // Its start and length as the core has them (a fault with a zero
+        // duration has already ended, and is no longer listed).
+        let active = self.modem.faults().iter().find(|f| f.id == id);
+        let (now, duration) = match (phase, active) {
+            (FaultPhase::Start, Some(f)) => (f.started, f.ends.map(|e| e - f.started)),
+            _ => (self.clock.now(), None),
+        };
+        match phase {
+            FaultPhase::Start => {
+                info!(id = id.0, kind = fault.kind(), params = ?fault.params(), ?duration, "fault started")
+            }
+            FaultPhase::End => info!(id = id.0, kind = fault.kind(), "fault ended"),
+        }
+        let (record, kind) = fault_record(now, phase, id, fault, duration);
+        log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
+    }
+
     /// Starts the scenario's faults that are due, and logs what the
     /// scenario did; true if a step fired.
     fn play_scenario(&mut self) -> bool {
@@ -536,7 +564,7 @@ impl ModuleTask {
         let now = self.clock.now();
         let fired = runner.poll(now, &mut self.modem);
         while let Some(event) = runner.poll_event() {
-            info!(?event, "scenario");
+            info!("scenario: {}", describe(&event));
             let (record, kind) = scenario_record(now, &event);
             log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
         }
@@ -555,17 +583,18 @@ impl ModuleTask {
         if self.traced >= output.len() {
             return;
         }
+        // One `now` for all three, so the trace's times line up exactly.
+        let now = self.clock.now();
         if let Some(runner) = &mut self.scenario {
-            runner.host_output(self.clock.now(), &output[self.traced..]);
+            runner.host_output(now, &output[self.traced..]);
         }
         if let Some(timeline) = self.timeline.as_ref().filter(|t| t.is_listened()) {
             timeline.publish(
-                self.clock.now().as_millis(),
+                now.as_millis(),
                 TimelineKind::serial(SerialDirection::ModuleToHost, &output[self.traced..]),
             );
         }
         if let Some(trace) = &mut self.trace {
-            let now = self.clock.now();
             if trace
                 .record(now, Direction::ModuleToHost, &output[self.traced..])
                 .is_err()
@@ -606,6 +635,8 @@ impl ModuleTask {
             self.links.handle(action);
         }
         while let Some(event) = self.modem.poll_event() {
+            // Before the match, so the arms that act on faults stay as they are.
+            self.log_fault(&event);
             match event {
                 ModemEvent::PoweredDown => match self.power_on_after {
                     Some(delay) => {
@@ -616,25 +647,6 @@ impl ModuleTask {
                     None => info!("module powered down; it stays off, as hardware would"),
                 },
                 ModemEvent::Restarted => info!("module restarted"),
-                ModemEvent::FaultStarted { id, fault } => {
-                    let now = self.clock.now();
-                    // Ended at once (a zero duration) if no longer listed.
-                    let duration = self
-                        .modem
-                        .faults()
-                        .iter()
-                        .find(|f| f.id == id)
-                        .and_then(|f| Some(f.ends? - f.started));
-                    info!(id = id.0, kind = fault.kind(), ?duration, "fault started");
-                    let (record, kind) = fault_record(now, FaultPhase::Start, id, &fault, duration);
-                    log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
-                }
-                ModemEvent::FaultEnded { id, fault } => {
-                    let now = self.clock.now();
-                    info!(id = id.0, kind = fault.kind(), "fault ended");
-                    let (record, kind) = fault_record(now, FaultPhase::End, id, &fault, None);
-                    log_event(&mut self.trace, self.timeline.as_ref(), now, &record, kind);
-                }
                 ModemEvent::BaudRate(baud) => {
                     debug!(baud, "host set a baud rate; a pty or TCP line has none")
                 }
@@ -658,6 +670,34 @@ impl ModuleTask {
                 other => debug!(?other, "module event this driver does not know"),
             }
         }
+    }
+}
+
+/// A scenario event for the log.
+fn describe(event: &vmodem_core::scenario::ScenarioEvent) -> String {
+    use vmodem_core::scenario::ScenarioEvent;
+    match event {
+        ScenarioEvent::Armed { source, line, due } => {
+            format!("{source} armed by {line:?}, due at {} ms", due.as_millis())
+        }
+        ScenarioEvent::Fired {
+            source,
+            id,
+            fault,
+            duration,
+            ..
+        } => format!(
+            "{source} fired: fault #{} {} {:?} for {}",
+            id.0,
+            fault.kind(),
+            fault.params(),
+            duration.map_or("until cleared".to_owned(), |d| format!("{d:?}"))
+        ),
+        ScenarioEvent::Refused {
+            source,
+            kind,
+            error,
+        } => format!("{source} refused ({kind}): {error}"),
     }
 }
 
@@ -810,6 +850,105 @@ mod tests {
             "a stopped module answers no request"
         );
         assert!(!control.is_running());
+    }
+
+    /// Issue 10 §3: a scenario on a module powered up at start plays on
+    /// the module's clock, and its step and the fault's start and end reach
+    /// the timeline in order, with the core's times.
+    #[tokio::test]
+    async fn a_scenario_plays_and_its_steps_and_faults_reach_the_timeline() {
+        use vmodem_core::scenario::{FaultSpec, Step, Trigger};
+
+        use crate::control::{FaultPhase, ScenarioPhase};
+        let registry = crate::control::Registry::new();
+        let mut reader = registry.subscribe();
+        let port = crate::PtyPort::open(None).unwrap();
+        let scenario = Scenario {
+            seed: 0,
+            steps: vec![Step {
+                trigger: Trigger::At(Duration::from_millis(200)),
+                delay: Duration::ZERO,
+                fault: FaultSpec {
+                    kind: "urc".into(),
+                    params: vec![("text".into(), "+CMTI: \"SM\",1".into())],
+                },
+                duration: Some(Duration::from_millis(300)),
+                every: None,
+                count: None,
+            }],
+            random: vec![],
+        };
+        let module = spawn_module(
+            port,
+            ModuleOptions {
+                power_on: PowerOn::AtStart,
+                timeline: Some(registry.timeline_sender(2)),
+                scenario: Some(scenario),
+                ..ModuleOptions::default()
+            },
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !got.iter().any(|e: &TimelineKind| {
+            matches!(
+                e,
+                TimelineKind::Fault {
+                    phase: FaultPhase::End,
+                    ..
+                }
+            )
+        }) {
+            let event = tokio::time::timeout_at(deadline, reader.next())
+                .await
+                .expect("the fault's end within 5 s")
+                .unwrap();
+            assert_eq!(event.module, 2);
+            if !matches!(event.kind, TimelineKind::Serial { .. }) {
+                got.push(event.kind);
+            } else if let TimelineKind::Serial { text, .. } = &event.kind {
+                if text.contains("+CMTI") {
+                    assert_eq!(text, "\r\n+CMTI: \"SM\",1\r\n");
+                    got.push(event.kind);
+                }
+            }
+        }
+        module.shutdown().await.unwrap();
+        let fired = match &got[0] {
+            TimelineKind::Scenario {
+                phase: ScenarioPhase::Fired,
+                source,
+                due_ms,
+                fault_id,
+                kind,
+                ..
+            } => {
+                assert_eq!(
+                    (source.as_str(), *fault_id, kind.as_deref()),
+                    ("step[0]", Some(1), Some("urc"))
+                );
+                due_ms.unwrap()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(fired, 200, "due 200 ms after power-up (module creation)");
+        assert!(
+            matches!(&got[1], TimelineKind::Fault { phase: FaultPhase::Start, id: 1, kind, duration_ms: Some(300), params }
+                if kind == "urc" && params["text"] == "+CMTI: \"SM\",1"),
+            "{got:?}"
+        );
+        assert!(matches!(&got[2], TimelineKind::Serial { .. }), "{got:?}");
+        assert!(
+            matches!(
+                &got[3],
+                TimelineKind::Fault {
+                    phase: FaultPhase::End,
+                    id: 1,
+                    ..
+                }
+            ),
+            "{got:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -72,7 +72,7 @@ pub(crate) mod stat {
 }
 
 /// The TCP link of a client.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Link {
     Closed,
     Opening {
@@ -121,7 +121,7 @@ enum Ping {
 }
 
 /// An open link's connection state.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Conn {
     pub(crate) state: ConnState,
     protocol: Protocol,
@@ -161,7 +161,7 @@ pub(crate) enum OpenResult {
 }
 
 /// One of the six clients.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Client {
     pub(crate) idx: u8,
     pub(crate) cfg: ClientConfig,

@@ -78,7 +78,7 @@ impl Sink<'_> {
 }
 
 /// The six clients.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Mqtt {
     pub(crate) clients: [Client; CLIENTS],
 }

@@ -115,7 +115,8 @@ fn the_minimal_form_starts_network_loss_1s_after_connack_for_exactly_5s() {
     // The broker accepts 250 ms later.
     p.advance(Duration::from_millis(250));
     let t0 = p.h.now;
-    let urc = p.h.broker_sends(link, &connack(ConnectReturnCode::Accepted));
+    let urc =
+        p.h.broker_sends(link, &connack(ConnectReturnCode::Accepted));
     assert_eq!(show(&p.take(urc)), show(b"\r\n+QMTCONN: 0,0,0\r\n"));
     assert_eq!(
         p.events(),
@@ -246,11 +247,47 @@ fn a_refused_fault_is_reported_not_started() {
     });
     p.advance(Duration::from_millis(1));
     match &p.events()[..] {
-        [ScenarioEvent::Refused { source, kind, error }] => {
+        [ScenarioEvent::Refused {
+            source,
+            kind,
+            error,
+        }] => {
             assert_eq!((source.as_str(), kind.as_str()), ("step[0]", "signal"));
             assert!(error.contains("0-31|99"), "{error}");
         }
         other => panic!("{other:?}"),
     }
     assert!(p.h.modem.faults().is_empty());
+}
+
+/// An entry has one active fault at most: an occurrence still on (no
+/// duration, or a duration longer than `every`) ends when the next starts.
+#[test]
+fn a_repeating_step_never_piles_up_active_faults() {
+    for duration in [None, Some(Duration::from_secs(3600))] {
+        let mut p = Played::new(Scenario {
+            seed: 0,
+            steps: vec![Step {
+                trigger: Trigger::At(Duration::ZERO),
+                delay: Duration::ZERO,
+                fault: FaultSpec {
+                    kind: "network_loss".into(),
+                    params: vec![("stat".into(), "3".into())],
+                },
+                duration,
+                every: Some(Duration::from_millis(10)),
+                count: Some(1000),
+            }],
+            random: vec![],
+        });
+        p.advance(Duration::from_secs(20));
+        assert_eq!(p.h.modem.faults().len(), 1, "{duration:?}");
+        assert_eq!(p.h.modem.faults()[0].id, FaultId(1000));
+        let ended =
+            p.h.events
+                .iter()
+                .filter(|e| matches!(e, ModemEvent::FaultEnded { .. }))
+                .count();
+        assert_eq!(ended, 999);
+    }
 }

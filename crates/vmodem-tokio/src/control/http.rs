@@ -31,6 +31,10 @@ use crate::ModuleGone;
 /// The largest request body taken (a fault is a few hundred bytes).
 const BODY_LIMIT: usize = 64 * 1024;
 
+/// How many modules one listing asks at a time: enough to hide the round
+/// trip to each module's task on a fleet, few enough not to flood the runtime.
+const CONCURRENT_SNAPSHOTS: usize = 64;
+
 /// The longest duration a fault may be given: a year, far from any clock's limit.
 const MAX_DURATION_MS: u64 = 366 * 86_400_000;
 
@@ -127,7 +131,10 @@ async fn require_token(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        // The scheme is case-insensitive (RFC 9110 §11.1).
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token);
     match given {
         Some(given) if same_secret(given.trim().as_bytes(), token.as_bytes()) => {
             next.run(request).await
@@ -183,6 +190,26 @@ pub(crate) struct Snapshot {
     pub(crate) status: ModuleStatus,
     pub(crate) model: &'static str,
     pub(crate) now: Instant,
+}
+
+/// Every module's snapshot, in id order, asked [`CONCURRENT_SNAPSHOTS`] at a
+/// time, as a stream (a fleet's metrics fold it without holding every
+/// status at once); a module that stopped meanwhile is an `Err`.
+pub(crate) fn snapshot_stream(
+    registry: &Registry,
+) -> impl futures_util::Stream<Item = (ModuleEntry, Result<Snapshot, ApiError>)> {
+    use futures_util::stream::{self, StreamExt};
+    stream::iter(registry.modules())
+        .map(|entry| async move {
+            let snap = snapshot(&entry).await;
+            (entry, snap)
+        })
+        .buffered(CONCURRENT_SNAPSHOTS)
+}
+
+/// [`snapshot_stream`], collected.
+async fn snapshots(registry: &Registry) -> Vec<(ModuleEntry, Result<Snapshot, ApiError>)> {
+    futures_util::StreamExt::collect(snapshot_stream(registry)).await
 }
 
 pub(crate) async fn snapshot(entry: &ModuleEntry) -> Result<Snapshot, ApiError> {
@@ -357,13 +384,12 @@ pub(crate) fn entry(registry: &Registry, id: &str) -> Result<ModuleEntry, ApiErr
 }
 
 async fn list_modules(State(registry): State<Registry>) -> Result<Json<Vec<StatusJson>>, ApiError> {
-    let mut out = Vec::new();
-    for entry in registry.modules() {
-        // A module that stopped while we were listing is left out.
-        if let Ok(snap) = snapshot(&entry).await {
-            out.push(status_json(&entry, snap));
-        }
-    }
+    // A module that stopped while we were listing is left out.
+    let out = snapshots(&registry)
+        .await
+        .into_iter()
+        .filter_map(|(entry, snap)| Some(status_json(&entry, snap.ok()?)))
+        .collect();
     Ok(Json(out))
 }
 
@@ -721,14 +747,25 @@ async fn fleet_add_fault(
     let ids = select(&registry, request.extra.get("modules"), seed)?;
     let mut faults = Vec::with_capacity(ids.len());
     let mut stopped = Vec::new();
-    for id in ids {
-        let Some(entry) = registry.get(id) else {
-            stopped.push(id);
-            continue;
-        };
-        match start_fault(&entry, request.fault.clone(), request.duration).await {
-            Ok(fault) => faults.push(FleetFault { module: id, fault }),
-            Err(_) => stopped.push(id),
+    let started = {
+        use futures_util::stream::{self, StreamExt};
+        let (registry, fault, duration) = (&registry, &request.fault, request.duration);
+        stream::iter(ids)
+            .map(|id| async move {
+                let result = match registry.get(id) {
+                    Some(entry) => start_fault(&entry, fault.clone(), duration).await.ok(),
+                    None => None,
+                };
+                (id, result)
+            })
+            .buffered(CONCURRENT_SNAPSHOTS)
+            .collect::<Vec<_>>()
+            .await
+    };
+    for (id, result) in started {
+        match result {
+            Some(fault) => faults.push(FleetFault { module: id, fault }),
+            None => stopped.push(id),
         }
     }
     let mut answer = json!({ "faults": faults });
@@ -740,8 +777,8 @@ async fn fleet_add_fault(
 
 async fn fleet_faults(State(registry): State<Registry>) -> Json<Value> {
     let mut faults = Vec::new();
-    for entry in registry.modules() {
-        if let Ok(snap) = snapshot(&entry).await {
+    for (entry, snap) in snapshots(&registry).await {
+        if let Ok(snap) = snap {
             for f in &snap.status.faults {
                 faults.push(FleetFault {
                     module: entry.id,

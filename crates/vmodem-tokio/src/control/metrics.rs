@@ -17,7 +17,9 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use vmodem_core::{ClientState, Fault, PowerState};
 
-use super::http::snapshot;
+use futures_util::StreamExt;
+
+use super::http::snapshot_stream;
 use super::registry::Registry;
 
 const CLIENT_STATES: [ClientState; 6] = [
@@ -46,8 +48,9 @@ struct Totals {
 
 pub(crate) async fn metrics(State(registry): State<Registry>) -> impl IntoResponse {
     let mut t = Totals::default();
-    for entry in registry.modules() {
-        let Ok(snap) = snapshot(&entry).await else {
+    let mut snaps = std::pin::pin!(snapshot_stream(&registry));
+    while let Some((_, snap)) = snaps.next().await {
+        let Ok(snap) = snap else {
             t.stopped += 1;
             continue;
         };

@@ -8,16 +8,18 @@
 //! events: a reader that falls behind loses the oldest and is told how many
 //! ([`TimelineKind::Lagged`]), a module never waits for it.
 
+// The HTTP API (ws-control), apart from the lines below so merges stay clean.
 mod http;
 mod metrics;
-mod registry;
 mod sse;
+pub use http::{router, serve};
+pub use registry::SerialLine;
+
+mod registry;
 mod timeline;
 
-pub use http::{router, serve};
+// Fault and scenario events (ws-timeline), on a line of their own so merges stay clean.
+pub use timeline::{FaultPhase, ScenarioPhase};
 
-pub use registry::{ModuleEntry, Registry, SerialLine, TimelineReader, TIMELINE_CAPACITY};
-pub use timeline::{
-    FaultPhase, ScenarioPhase, SerialDirection, TimelineEvent, TimelineKind, TimelineSender,
-    MAX_EVENT_TEXT,
-};
+pub use registry::{ModuleEntry, Registry, TimelineReader, TIMELINE_CAPACITY};
+pub use timeline::{SerialDirection, TimelineEvent, TimelineKind, TimelineSender, MAX_EVENT_TEXT};

@@ -49,6 +49,12 @@ pub enum TimelineKind {
         #[serde(skip_serializing_if = "is_zero")]
         truncated: usize,
     },
+    /// The reader fell behind and missed this many events (only readers see
+    /// this; modules never publish it).
+    Lagged {
+        /// How many.
+        missed: u64,
+    },
     /// A fault started or ended on the module, from any source (control
     /// API, scenario). Added by ws-timeline (issue 10 §3).
     Fault {
@@ -88,12 +94,10 @@ pub enum TimelineKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
-    /// The reader fell behind and missed this many events (only readers see
-    /// this; modules never publish it).
-    Lagged {
-        /// How many.
-        missed: u64,
-    },
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Which edge of a fault a [`TimelineKind::Fault`] event is.
@@ -116,10 +120,6 @@ pub enum ScenarioPhase {
     Fired,
     /// Its fault could not be built; nothing started.
     Refused,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 impl TimelineKind {
