@@ -538,6 +538,7 @@ mod tests {
         };
         assert_eq!(expand(p), "{\"seq\":?} # not a comment");
         assert_eq!(s.epilogue.len(), 1);
+        assert!(s.subscribes && s.ends());
         let s = Script::parse("@connect\n? AT+QIACT=1\nAT+QMTOPEN=0,\"h\",1\n").unwrap();
         let steps = &s.connect.unwrap().0;
         assert!(matches!(
@@ -554,7 +555,6 @@ mod tests {
                 ..
             }
         ));
-        assert!(s.subscribes && s.ends());
     }
 
     #[test]
