@@ -12,9 +12,11 @@ application note and of drivers in the field:
 3. publish: ``AT+QMTPUBEX=0,<id>,1,0,"topic",<len>``, the payload after the ``>`` prompt, then
    ``OK`` and ``+QMTPUBEX: 0,<id>,0`` (on a BG96, whose ``AT+QMTPUBEX`` takes the payload
    inline, the note's ``AT+QMTPUB=0,<id>,1,0,"topic",<len>`` and ``+QMTPUB: 0,<id>,0``);
-4. recover: ``+QMTSTAT`` (the module closed the link), ``+QIURC: "pdpdeact"`` (the network
-   dropped the PDP context) and an unexpected ``RDY`` (the module rebooted) all lead back to the
-   step that is needed, and the message that was not acknowledged is sent again.
+4. recover: ``+QMTSTAT`` (the module closed the link: open it again, after cycling the PDP
+   context for code 2, as the note's table 3 says), ``+QIURC: "pdpdeact"`` (the network dropped
+   the PDP context: ``AT+QIDEACT=1``, wait for registration, ``AT+QIACT=1``, open again) and an
+   unexpected ``RDY`` (the module rebooted: boot again) all lead back to the step that is
+   needed, and the message that was not acknowledged is sent again.
 
 Run it by hand against a running module::
 
@@ -135,11 +137,20 @@ class Firmware:
             self._link_up = False
             return True
         if text.startswith("+QMTSTAT:"):
+            # The note's table 3: the module has closed the client. 1 (closed by the peer),
+            # 3/4 (CONNECT/CONNACK failed): open it again; 2 (PINGREQ failed): deactivate the
+            # PDP context, activate it, then open again; 5 follows our own DISCONNECT.
             self._note(f"urc: {text}")
-            self.counters.link_losses += 1
+            code = text.split(",")[-1].strip()
+            if code != "5":
+                self.counters.link_losses += 1
+            if code == "2":
+                self._pdp_lost = True
             self._link_up = False
             return True
         if text.startswith('+QIURC: "pdpdeact"'):
+            # The network deactivated the context: the TCP/IP manual's answer is AT+QIDEACT,
+            # then activating it again once registered; the MQTT client must be opened anew.
             self._note(f"urc: {text}")
             self.counters.pdp_losses += 1
             self._pdp_lost = True
@@ -277,6 +288,17 @@ class Firmware:
             self.command("AT+QIACT=1", timeout=30)
         self._pdp_lost = False
 
+    def _recover_pdp(self) -> None:
+        """After ``+QIURC: "pdpdeact"`` or ``+QMTSTAT: 0,2``: context 1 down, then up again."""
+        try:
+            self.command("AT+QIDEACT=1", timeout=40)
+        except Rebooted:
+            raise
+        except ModemError:
+            pass  # already inactive: some firmware answers ERROR
+        self._until(self._registered, self.settings.register_timeout, "registration")
+        self._ensure_pdp()
+
     def connect(self) -> None:
         """Opens and connects MQTT client 0; raises BrokerRefused on a refusal."""
         s = self.settings
@@ -288,6 +310,8 @@ class Firmware:
             self.command("AT+QMTCLOSE=0")
             self.wait_urc("+QMTCLOSE: 0,", 10)
             raise LinkLost("client 0 was still open")
+        if result == 3:  # PDP activation failed: the context is down
+            self._pdp_lost = True
         if result != 0:
             raise LinkLost(f"QMTOPEN failed: {opened}")
         creds = ""
@@ -345,6 +369,10 @@ class Firmware:
                     if self._rebooted:
                         self.boot()
                     elif self._pdp_lost:
+                        self._recover_pdp()
+                    elif not self._link_up and self.counters.connects:
+                        # A link lost for another reason (+QMTSTAT, an open that failed): the
+                        # network may be gone too. Registered and context active, then open.
                         self._until(self._registered, self.settings.register_timeout, "registration")
                         self._ensure_pdp()
                     if not self._link_up:

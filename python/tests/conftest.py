@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -25,8 +26,13 @@ def _plugin_installed() -> bool:
 
 
 # Installed, pytest loads the plugin by its entry point; from the sources, this conftest does.
-pytest_plugins = ['pytester'] + ([] if _plugin_installed() else ["vmodem.pytest_plugin"])
+pytest_plugins = ["pytester"] + ([] if _plugin_installed() else ["vmodem.pytest_plugin"])
 
+
+@pytest.fixture
+def plugin_args() -> List[str]:
+    """What a pytester run needs to load the plugin (nothing once it is installed)."""
+    return [] if _plugin_installed() else ["-p", "vmodem.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")

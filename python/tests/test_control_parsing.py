@@ -6,8 +6,10 @@ from vmodem.control import SseParser, kinds_from_error
 
 
 def test_the_kinds_listed_in_a_400_answer() -> None:
-    message = 'unknown fault kind "netwrk_loss"; kinds: network_loss, pdp_deact, signal, reset'
+    # Fault::parse's text, as the API's 400 answer carries it.
+    message = 'unknown fault kind "netwrk_loss"; allowed: network_loss, pdp_deact, signal, reset'
     assert kinds_from_error(message) == ["network_loss", "pdp_deact", "signal", "reset"]
+    assert kinds_from_error('older: kinds: a, b or c') == ["a", "b", "c"]
     assert kinds_from_error("stat must be 0, 2, 3 or 4") == []
 
 

@@ -136,13 +136,14 @@ def test_vmodem_dies_with_a_python_process_that_is_killed(tmp_path: Path, binary
             os.kill(pid, signal.SIGKILL)  # the orphan this test made, by its pid
 
 
-def test_a_busy_broker_port_says_what_to_pass() -> None:
+@pytest.mark.parametrize("which", ["broker", "tcp"])
+def test_a_busy_port_says_what_to_pass(which: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(vmodem.PortBusy, match="broker=True .*free ports") as e:
-            vmodem.Module(broker=port).start()
+        with pytest.raises(vmodem.PortBusy, match="broker=True / tcp=True .*free ports") as e:
+            vmodem.Module(**{which: port}).start()
         assert f"127.0.0.1:{port}" in str(e.value)
 
 
@@ -161,30 +162,53 @@ def test_wrong_arguments_fail_in_python_before_vmodem_runs() -> None:
         vmodem.Module(tcp=True, link="/tmp/x")
 
 
-def test_control_methods_fail_clearly_without_the_control_api(binary: str) -> None:
-    if _binary.has_flag(binary, "run", "--control"):
-        pytest.skip("this vmodem has the control API: tests/test_control.py covers it")
-    with vmodem.Module(trace=False) as module:
-        for call in (module.status, module.clear_faults, lambda: module.fault("reset"),
-                     lambda: next(module.events()), lambda: module.control):
-            with pytest.raises(vmodem.ControlUnavailable, match="issue 10"):
+def _calls(module: vmodem.Module) -> list:  # type: ignore[type-arg]
+    return [module.status, module.clear_faults, lambda: module.fault("reset"),
+            lambda: next(module.events()), lambda: module.control]
+
+
+def test_control_methods_fail_clearly_with_control_false() -> None:
+    with vmodem.Module(trace=False, control=False) as module:
+        for call in _calls(module):
+            with pytest.raises(vmodem.ControlUnavailable, match="control=False: pass control=True"):
+                call()
+
+
+def test_control_methods_fail_clearly_with_a_vmodem_older_than_the_api(tmp_path: Path) -> None:
+    # A stand-in for a vmodem without --control: its help lacks the flag, it prints a banner.
+    old = tmp_path / "vmodem"
+    old.write_text(textwrap.dedent("""\
+        #!/bin/sh
+        if [ "$2" = "--help" ]; then echo "  --model <M>  --trace <F>  --broker-listen <A>"; exit 0; fi
+        echo "serial: /dev/pts/999"
+        echo "broker: 127.0.0.1:1 (built in)"
+        echo "stop:   Ctrl-C"
+        exec sleep 30
+    """))
+    old.chmod(0o755)
+    with vmodem.Module(binary=old, trace=False) as module:
+        for call in _calls(module):
+            with pytest.raises(vmodem.ControlUnavailable, match="has no control API .*issue 10"):
                 call()
     with pytest.raises(vmodem.UnsupportedOption, match="--control"):
-        vmodem.Module(control=True).start()
+        vmodem.Module(binary=old, control=True).start()
 
 
-def test_a_flag_the_binary_lacks_is_named(binary: str) -> None:
-    if _binary.has_flag(binary, "run", "--network"):
-        pytest.skip("this vmodem has --network")
+def test_a_flag_the_binary_lacks_is_named(tmp_path: Path) -> None:
+    old = tmp_path / "vmodem"  # a stand-in whose `run --help` predates --network
+    old.write_text('#!/bin/sh\necho "  --model <M>  --trace <F>  --control <A>"\n')
+    old.chmod(0o755)
     with pytest.raises(vmodem.UnsupportedOption, match="network='catm1' needs `vmodem run --network`"):
-        vmodem.Module(network="catm1").start()
+        vmodem.Module(network="catm1", binary=old).start()
 
 
-def test_fleet_says_it_needs_vmodem_fleet(binary: str) -> None:
-    if _binary.flags(binary, "fleet") is not None:
-        pytest.skip("this vmodem has `vmodem fleet`")
+def test_fleet_says_it_needs_vmodem_fleet(tmp_path: Path) -> None:
+    # A stand-in for a vmodem older than `vmodem fleet`: clap's answer to an unknown subcommand.
+    old = tmp_path / "vmodem"
+    old.write_text("#!/bin/sh\necho \"error: unrecognized subcommand '$1'\" >&2\nexit 2\n")
+    old.chmod(0o755)
     with pytest.raises(vmodem.UnsupportedOption, match="vmodem.Fleet .*`vmodem fleet`"):
-        vmodem.Fleet(3).start()
+        vmodem.Fleet(3, binary=old).start()
 
 
 def _silent_binary(tmp_path: Path) -> Path:

@@ -72,3 +72,48 @@ def test_vmodem_requires_skips_with_the_reason(pytester: pytest.Pytester) -> Non
 def test_options_are_documented_in_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(*_plugin_args(), "--help")
     result.stdout.fnmatch_lines(["*--vmodem-bin=PATH*", "*--vmodem-model=MODEL*"])
+
+
+def test_timing_and_network_options_reach_vmodem_and_a_marker_overrides_them(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        import pytest
+        def _cmdline(module):
+            with open(f"/proc/{module.pid}/cmdline", "rb") as f:
+                return f.read().split(b"\\0")
+        def test_options(vmodem_module):
+            args = _cmdline(vmodem_module)
+            assert args[args.index(b"--timing") + 1] == b"realistic"
+            assert args[args.index(b"--network") + 1] == b"catm1"
+        @pytest.mark.vmodem(timing="fast", network="none")
+        def test_marker(vmodem_module):
+            args = _cmdline(vmodem_module)
+            assert args[args.index(b"--timing") + 1] == b"fast"
+            assert args[args.index(b"--network") + 1] == b"none"
+    """)
+    result = pytester.runpytest(
+        *_plugin_args(), "--vmodem-timing", "realistic", "--vmodem-network", "catm1"
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_a_passing_test_has_no_trace_and_a_dead_module_shows_its_log(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("""
+        import os, signal, time
+        def test_passes(vmodem_module):
+            pass
+        def test_module_died(vmodem_module):
+            os.kill(vmodem_module.pid, signal.SIGTERM)  # the fixture's own module, by its pid
+            deadline = time.monotonic() + 5
+            while vmodem_module.alive() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            vmodem_module.status()  # raises: the module is gone
+    """)
+    result = pytester.runpytest(*_plugin_args(), "-rA")
+    result.assert_outcomes(passed=1, failed=1)
+    text = result.stdout.str()
+    assert text.count("vmodem trace (module 0)") == 1, text
+    result.stdout.fnmatch_lines(["*vmodem log (module 0, exited 0)*", "*serial: /dev/pts/*"])

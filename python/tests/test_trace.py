@@ -50,12 +50,17 @@ def test_unknown_event_types_are_skipped_and_faults_shown(tmp_path: Path) -> Non
     path = _write(tmp_path / "t.jsonl", [
         {"type": "serial", "t_ms": 1, "dir": M, "text": "\r\nRDY\r\n"},
         {"type": "mqtt", "t_ms": 2, "client": 0, "dir": "up", "packet": "PUBLISH"},
-        {"type": "fault", "t_ms": 3, "phase": "start",
-         "fault": {"id": 1, "kind": "network_loss", "params": {"stat": 2}}},
+        {"t_ms": 3, "scenario": "fired", "source": "step[0]", "due_ms": 3, "fault_id": 1,
+         "kind": "network_loss", "params": {"stat": 2}, "duration_ms": 5000},
+        {"t_ms": 3, "fault": "start", "id": 1, "kind": "network_loss", "params": {"stat": 2},
+         "duration_ms": 5000},
+        {"type": "fault", "t_ms": 9, "phase": "end", "id": 1, "kind": "network_loss",
+         "params": {"stat": 2}},  # the timeline's shape (events())
         {"type": "something_new", "t_ms": 4, "text": "not serial"},
     ], tail='{"t_ms": 5, "dir": "module_')  # the writer was killed mid-line
     assert [str(l).split(None, 2)[2] for l in last_lines(path)] == [
-        "<modem  RDY", "fault   start network_loss stat=2",
+        "<modem  RDY", "step    fired step[0] network_loss stat=2",
+        "fault   start network_loss stat=2", "fault   end network_loss stat=2",
     ]
 
 

@@ -1,15 +1,16 @@
 """The firmware's test suite, run against vmodem with the plugin's ``vmodem_module`` fixture.
 
-The happy path and the broker's refusal run against today's vmodem; the tests that make the
-module misbehave use the control API (issue 10) and are skipped, with the reason, by a vmodem
-binary that has no ``--control`` yet. Every test checks what a user would see: the messages
-that reach an outside subscriber, and what the firmware did to get them there.
+The tests that make the module misbehave start faults through the control API
+(``vmodem_module.fault(...)``, issue 10); a vmodem binary without ``--control`` skips them,
+saying so. Every test checks what a user would see: the messages that reach an outside
+subscriber, the bytes the module wrote (its trace), and what the firmware did to get there.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import socket
 import subprocess
@@ -121,14 +122,22 @@ def test_broker_refuses_a_wrong_password_and_accepts_the_right_one(
     # side logs in too.
     cloud = Subscriber(vmodem_module.broker, topic, credentials=("cloud", "c"))
     try:
-        fw = firmware(line, vmodem_module, topic, username="device-1", password="wrong")
+        fw = firmware(line, vmodem_module, topic)  # no user name at all
         fw.boot()
+        with pytest.raises(BrokerRefused) as refused:
+            fw.run([b"never"])
+        assert refused.value.ret_code == 5  # not authorized
+        fw.settings.username, fw.settings.password = "device-1", "wrong"
         with pytest.raises(BrokerRefused) as refused:
             fw.run([b"never"])
         assert refused.value.ret_code == 4  # bad user name or password
         fw.settings.password = "s3cret"
         assert fw.run([b"let in"]) == 1
         assert cloud.take(1) == [b"let in"]
+        assert fw.counters.connects == 1
+        said = [l.text for l in vmodem.trace.last_lines(vmodem_module.trace_path or "", 200)
+                if l.dir == "module_to_host" and l.text.startswith("+QMTCONN:")]
+        assert said == ["+QMTCONN: 0,0,5", "+QMTCONN: 0,0,4", "+QMTCONN: 0,0,0"], said
     finally:
         cloud.close()
 
@@ -212,11 +221,14 @@ def test_reconnects_after_network_loss(vmodem_module: vmodem.Module, line: "seri
     time.sleep(0.5)
     fw.drain()
     assert fw.counters.link_losses == 1, fw.counters.log  # +QMTSTAT reached the firmware
+    assert any(re.fullmatch(r"\+CEREG: \d,2", l) for l in fw.command("AT+CEREG?")), "not searching"
+    assert vmodem_module.status()["mqtt"][0]["state"] == "closed"
     fault.end()
-    fw.run([b"after"])
+    fw.run([b"after"])  # waits for registration, activates the context, opens, connects
     assert cloud.take(2) == [b"before", b"after"]
-    assert fw.counters.connects == 2
-    assert vmodem_module.status()["mqtt"][0]["state"] == "connected"
+    assert fw.counters.connects == 2, fw.counters.log
+    status = vmodem_module.status()
+    assert status["registration"]["stat"] == 1 and status["mqtt"][0]["state"] == "connected"
 
 
 @pending_control
@@ -226,10 +238,16 @@ def test_reconnects_after_pdp_deactivation(vmodem_module: vmodem.Module, line: "
     fw.boot()
     fw.run([b"before"])
     vmodem_module.fault("pdp_deact", cid=1)
+    time.sleep(0.3)
+    fw.drain()
+    assert fw.counters.pdp_losses == 1, fw.counters.log  # +QIURC: "pdpdeact",1 was seen
+    assert not any(p["active"] for p in vmodem_module.status()["pdp"] if p["cid"] == 1)
     fw.run([b"after"])
-    assert fw.counters.pdp_losses == 1, fw.counters.log
     assert "activating PDP context 1" in fw.counters.log
     assert cloud.take(2) == [b"before", b"after"]
+    assert fw.counters.connects == 2, fw.counters.log
+    said = [l.text for l in vmodem.trace.last_lines(vmodem_module.trace_path or "", 400)]
+    assert '+QIURC: "pdpdeact",1' in said, said
 
 
 @pending_control
@@ -247,6 +265,12 @@ def test_recovers_from_a_module_reset_mid_publish(vmodem_module: vmodem.Module, 
     fw.on_prompt = reset_once
     fw.run([b"two"])
     assert resets and fw.counters.reboots_seen == 1, fw.counters.log
-    assert fw.counters.boots == 2
+    assert fw.counters.boots == 2 and fw.counters.connects == 2
     got = cloud.take(2)
     assert got == [b"one", b"two"]  # the interrupted message was sent again, once
+    with pytest.raises(pytest.fail.Exception):
+        cloud.take(1, timeout=0.5)  # and not twice
+    said = [(l.dir, l.text) for l in vmodem.trace.last_lines(vmodem_module.trace_path or "", 400)]
+    assert said.count(("module_to_host", "RDY")) == 2, said
+    status = vmodem_module.status()
+    assert status["power"] == "on" and status["mqtt"][0]["state"] == "connected"

@@ -60,6 +60,9 @@ def parse_banner(text: str) -> Banner:
     banner = Banner()
     for raw in text.splitlines():
         key, sep, value = raw.partition(":")
+        if key == "vmodem fleet" and sep:
+            banner.lines.setdefault("fleet", value.strip())  # `vmodem fleet`'s first line
+            continue
         if not sep or " " in key.strip() or not key.strip():
             continue
         key, value = key.strip(), value.strip()

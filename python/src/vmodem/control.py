@@ -1,6 +1,6 @@
 """A small client of vmodem's control API (issue 10): status, faults, the event timeline.
 
-Written against the team's draft of the API (``docs/control-api.md`` once it lands): JSON over
+The API is ``vmodem run --control`` (``docs/control.md``): JSON over
 HTTP on loopback, errors as ``{"error": "..."}``, the timeline as Server-Sent Events. It uses only
 the standard library (urllib), so the package has no dependencies.
 
@@ -24,11 +24,14 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, cast
 from .errors import ApiError, ControlUnavailable, UnknownFaultKind
 from .types import Event, FaultInfo, ModuleSelection, ModuleStatus
 
-_KINDS = re.compile(r"kinds?:\s*(.+)$", re.IGNORECASE | re.DOTALL)
+_KINDS = re.compile(r"(?:kinds?|allowed):\s*(.+)$", re.IGNORECASE | re.DOTALL)
 
 
 def kinds_from_error(message: str) -> List[str]:
-    """The fault kinds listed in a 400 answer: ``unknown fault kind "x"; kinds: a, b, c``."""
+    """The fault kinds listed in a 400 answer.
+
+    The answer's text is ``Fault::parse``'s: ``unknown fault kind "x"; allowed: a, b, c``.
+    """
     found = _KINDS.search(message)
     if not found:
         return []
@@ -214,7 +217,7 @@ def _fault_body(kind: str, params: Mapping[str, Any], duration: Optional[float])
 
 
 def _refine(error: ApiError, kind: str) -> ApiError:
-    if error.status == 400 and "kind" in error.message.lower() and "unknown" in error.message.lower():
+    if error.status == 400 and "unknown fault kind" in error.message.lower():
         return UnknownFaultKind(
             kind,
             kinds_from_error(error.message),

@@ -1,26 +1,28 @@
 """``vmodem.Fleet``: many modules in one ``vmodem fleet`` process (issue 13).
 
-UNTESTED: ``vmodem fleet`` does not exist yet. This is written against issue 13's command line
-(``--count``, ``--script``, ``--tcp-base``, ``--pty-dir``, ``--ramp``, ``--duration``, ``--json``,
-``--shard``) and the team's control API draft, so that it needs only testing and small
-adjustments when the fleet lands. Until then starting a Fleet raises
-:class:`vmodem.UnsupportedOption` saying so.
+It runs ``vmodem fleet`` (``--count``, ``--tcp-base``, ``--pty-dir``, ``--shard``, ``--seed``,
+``--duration``; and, with a vmodem that has them, ``--script``, ``--ramp``, ``--json`` and
+``--control``). A flag the binary lacks is asked for only when you use what needs it, and then
+raises :class:`vmodem.UnsupportedOption` naming it; a binary without ``vmodem fleet`` at all
+raises it at start.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _binary
 from ._process import Banner, VmodemProcess
 from .control import Control, FleetFault
-from .errors import ControlUnavailable, ModuleExited, VmodemError
+from .errors import ControlUnavailable, ModuleExited, UnsupportedOption, VmodemError
 from .module import Listen, listen_arg
 from .types import Event, ModuleSelection, ModuleStatus
 
@@ -66,8 +68,8 @@ class Fleet:
         ramp: start-up rate in modules per second (``--ramp``).
         shard: ``(i, n)``: run shard i of n.
         model, timing, network, broker, seed, binary, token, args, workdir, keep, start_timeout,
-        stop_timeout, log_level: as for :class:`vmodem.Module`. ``control`` defaults to on:
-        a Fleet is driven through it.
+        stop_timeout, log_level: as for :class:`vmodem.Module` (``control=None``: the control
+        API when the binary's ``vmodem fleet`` has ``--control``).
     """
 
     def __init__(
@@ -85,7 +87,7 @@ class Fleet:
         ramp: Optional[float] = None,
         shard: Optional[Tuple[int, int]] = None,
         seed: Optional[int] = None,
-        control: Listen = True,
+        control: Listen = None,
         token: Optional[str] = None,
         binary: Optional[PathLike] = None,
         args: Sequence[str] = (),
@@ -108,7 +110,9 @@ class Fleet:
         self.serial = serial
         self.tcp_base = tcp_base
         self.duration, self.ramp, self.shard, self.seed = duration, ramp, shard, seed
-        self._control_arg = listen_arg(control)
+        self._control_opt = control
+        self._control_arg: Optional[str] = None
+        self._control_missing = ""
         self.token = token
         self._binary_opt = binary
         self.args = list(args)
@@ -128,8 +132,10 @@ class Fleet:
         assert self.workdir is not None
         cmd = [binary, "fleet", "--count", str(self.count), "--model", self.model]
         cmd += ["--timing", self.timing, "--log-level", self.log_level]
-        cmd += ["--json", str(self.report_path)]
+        if _binary.has_flag(binary, "fleet", "--json"):
+            cmd += ["--json", str(self.report_path)]
         if self.script is not None:
+            _binary.require_flag(binary, "fleet", "--script", "Fleet(script=...)")
             text = os.fspath(self.script)
             if "\n" in text:
                 path = self.workdir / "script.at"
@@ -143,15 +149,29 @@ class Fleet:
         elif self.serial == "pty":
             cmd += ["--pty-dir", str(self.workdir / "pty")]
         cmd += ["--no-broker"] if self._broker_arg is None else ["--broker-listen", self._broker_arg]
+        control = self._control_opt
+        if control is None:
+            control = _binary.has_flag(binary, "fleet", "--control")
+            if not control:
+                self._control_missing = (
+                    f"{binary}'s `vmodem fleet` has no control API (--control): status(), "
+                    "fault(), clear_faults() and events() need it. Rebuild vmodem from a "
+                    "checkout that has it, or point VMODEM_BIN at one."
+                )
+        elif control is False:
+            self._control_missing = "this Fleet was made with control=False: pass control=True"
+        else:
+            _binary.require_flag(binary, "fleet", "--control", "Fleet(control=...)")
+        self._control_arg = listen_arg(control)
         if self._control_arg is not None:
             cmd += ["--control", self._control_arg]
             if self.token:
                 cmd += ["--control-token", self.token]
         for flag, value in (
-            ("--network", self.network),
+            ("--network", self.network),  # not in `vmodem fleet` yet: named when asked for
             ("--seed", self.seed),
             ("--ramp", self.ramp),
-            ("--duration", None if self.duration is None else f"{self.duration:g}s"),
+            ("--duration", None if self.duration is None else f"{self.duration:g}"),
             ("--shard", None if self.shard is None else "{}/{}".format(*self.shard)),
         ):
             if value is not None:
@@ -180,6 +200,8 @@ class Fleet:
 
         def need(banner: Banner) -> List[str]:
             missing = []
+            if "fleet" not in banner.lines:
+                missing.append("vmodem fleet:")
             if self._control_arg is not None and banner.control is None:
                 missing.append("control:")
             if self._broker_arg is not None and banner.broker is None:
@@ -194,7 +216,47 @@ class Fleet:
             raise
         if self._banner.control:
             self._control = Control(self._banner.control, token=self.token)
+        try:
+            self._wait_serial_lines()
+        except BaseException:
+            self.stop()
+            raise
         return self
+
+    def _wait_serial_lines(self) -> None:
+        """Waits until every serial line of this process is there: vmodem prints its start-up
+        message before it makes them. A pty is there when its link is; a TCP port when we can no
+        longer bind it (connecting would attach a host, and power the module up)."""
+        assert self._process is not None
+        if self.serial is None:
+            return
+        first, end = self._ids()
+        deadline = time.monotonic() + self.start_timeout
+        for i in range(first, end):
+            while not self._line_ready(i):
+                if not self._process.alive():
+                    raise ModuleExited(self._process.returncode(), self._process.output())
+                if time.monotonic() > deadline:
+                    raise VmodemError(
+                        f"vmodem fleet did not make module {i}'s serial line within "
+                        f"{self.start_timeout:g} s (start_timeout=)"
+                    )
+                time.sleep(0.01)
+
+    def _ids(self) -> Tuple[int, int]:
+        """The module ids this process runs (its shard's share): ``range(first, end)``."""
+        found = re.match(r"modules (\d+)\.\.(\d+)", self._banner.lines.get("fleet", ""))
+        return (int(found.group(1)), int(found.group(2))) if found else (0, self.count)
+
+    def _line_ready(self, i: int) -> bool:
+        if self.serial == "pty":
+            return os.path.exists(self.ports[i])
+        with socket.socket() as probe:
+            try:
+                probe.bind(self.tcp[i])
+            except OSError:
+                return True
+        return False
 
     def stop(self) -> Optional[int]:
         """Stops the fleet (SIGTERM, then SIGKILL); returns its exit status."""
@@ -248,11 +310,13 @@ class Fleet:
     def control(self) -> str:
         """The control API's URL."""
         if self._banner.control is None:
-            raise ControlUnavailable("this Fleet was made with control=False")
+            raise ControlUnavailable(self._control_missing or "the control API did not start")
         return self._banner.control
 
     def report(self) -> Any:
         """The ``--json`` summary (after the fleet ended)."""
+        if self._process is not None and "--json" not in self._process.command:
+            raise UnsupportedOption(self._process.command[0], "fleet --json", "Fleet.report()")
         return json.loads(self.report_path.read_text())
 
     # -- the control API ------------------------------------------------------------------
@@ -261,7 +325,7 @@ class Fleet:
         if self._process is None:
             raise VmodemError("the fleet is not started")
         if self._control is None:
-            raise ControlUnavailable("this Fleet was made with control=False")
+            raise ControlUnavailable(self._control_missing or "the control API did not start")
         if not self._process.alive():
             raise ModuleExited(self._process.returncode(), self._process.output())
         return self._control

@@ -173,7 +173,7 @@ def vmodem_module(vmodem_factory: Callable[..., Module]) -> Module:
 def vmodem_fleet(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[Fleet, None, None]:
     """A started :class:`vmodem.Fleet`: ``@pytest.mark.vmodem_fleet(count=100, script=...)``.
 
-    UNTESTED until ``vmodem fleet`` (issue 13) lands; until then it errors saying so.
+    A binary without ``vmodem fleet`` errors saying so (:class:`vmodem.UnsupportedOption`).
     """
     args, kwargs = _merged(request.node, "vmodem_fleet")
     for option, key in (("--vmodem-model", "model"), ("--vmodem-timing", "timing"), ("--vmodem-network", "network")):

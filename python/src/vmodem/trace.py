@@ -1,10 +1,11 @@
 """Reading a module's trace (``vmodem run --trace FILE``) and turning it into readable lines.
 
-The trace is JSON lines. Today every record is a chunk of serial bytes,
-``{"t_ms":12,"dir":"host_to_module","text":"AT\\r","hex":"41540d"}``; the control API (issue 10)
-adds a ``type`` field and other kinds of records (``mqtt``, ``fault``, ``link``). Serial records
-are those without a ``type`` or with ``"type": "serial"``; fault records are shown as one line;
-every other type is skipped, so newer traces stay readable by this code.
+The trace is JSON lines. Serial bytes are ``{"t_ms":12,"dir":"host_to_module","text":"AT\\r",
+"hex":"41540d"}``; faults ``{"t_ms":6210,"fault":"start","id":1,"kind":"network_loss",
+"params":{"stat":0},"duration_ms":5000}`` and scenario steps ``{"t_ms":..,"scenario":"fired",
+"source":"step[0]",..}`` (``crates/vmodem-tokio/src/fault_log.rs``), each shown as one line.
+The timeline's events (``Module.events()``: ``"type": "serial"|"fault"|...``, ``"phase"``) read
+the same way. Every other record is skipped, so newer traces stay readable.
 
 Chunk boundaries are whatever the transport delivered, so lines are rebuilt per direction: a line
 ends at CR or LF, and a direction's unfinished text (the ``>`` prompt, a payload) is shown when
@@ -23,17 +24,18 @@ from typing import Any, Deque, Dict, Iterator, List, Union
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: How a trace line's direction is shown: what the host sent, what the module answered.
-ARROWS = {"host_to_module": "host>", "module_to_host": "<modem", "fault": "fault"}
+ARROWS = {"host_to_module": "host>", "module_to_host": "<modem", "fault": "fault",
+          "scenario": "step"}
 
 
 @dataclass(frozen=True)
 class TraceLine:
-    """One line of the serial conversation (or one fault event)."""
+    """One line of the serial conversation (or one fault or scenario event)."""
 
     t_ms: int
     """The module's clock when the line was complete (ms since the module was created)."""
     dir: str
-    """``host_to_module``, ``module_to_host``, or ``fault``."""
+    """``host_to_module``, ``module_to_host``, ``fault`` or ``scenario``."""
     text: str
     """The line without its terminator; control bytes shown as ``\\xNN``."""
 
@@ -94,16 +96,28 @@ def lines(records: Iterator[Dict[str, Any]]) -> Iterator[TraceLine]:
         t_ms = record.get("t_ms")
         t = t_ms if isinstance(t_ms, int) else last_t
         last_t = t
-        if kind == "fault":
+        # A fault record: in the trace {"fault": "start", "id", "kind", "params", ...}; on the
+        # timeline (events()) {"type": "fault", "phase": "start", ...}. Scenario steps alike.
+        for name in ("fault", "scenario"):
+            phase = record.get(name) if isinstance(record.get(name), str) else None
+            if kind == name and phase is None:
+                phase = record.get("phase")
+            if phase is not None:
+                kind = name
+                break
+        if kind in ("fault", "scenario"):
             for d in list(pending):
                 yield from flush(d, t)
-            fault = record.get("fault") if isinstance(record.get("fault"), dict) else {}
-            assert isinstance(fault, dict)
-            params = fault.get("params") or {}
+            params = record.get("params") or {}
             shown = " ".join(f"{k}={v}" for k, v in params.items()) if isinstance(params, dict) else ""
-            yield TraceLine(
-                t, "fault", f"{record.get('phase', '?')} {fault.get('kind', '?')} {shown}".rstrip()
-            )
+            what = record.get("kind") or ""
+            if kind == "scenario":
+                what = f"{record.get('source', '?')} {what}".rstrip()
+                if record.get("line"):
+                    shown = f"on {record['line']!r}"
+                elif record.get("error"):
+                    shown = str(record["error"])
+            yield TraceLine(t, kind, f"{phase} {what} {shown}".rstrip())
             continue
         if kind != "serial":
             continue

@@ -1,6 +1,7 @@
 """The JSON shapes of the control API (issue 10), as typed dicts.
 
-They follow the team's draft (``docs/control-api.md`` once the API lands). They are plain dicts at
+They follow the API's answers (``docs/control.md``; the server is
+``crates/vmodem-tokio/src/control/http.rs``). They are plain dicts at
 run time, so a field the API adds later is still there to read; ``total=False`` because a module
 that is off, or a fleet module without a serial line, leaves some out.
 """
@@ -68,6 +69,7 @@ class ModuleStatus(TypedDict, total=False):
     """``GET /v1/modules/{id}``."""
 
     id: int
+    t_ms: int  # the module's clock when the status was taken
     model: str
     imei: str
     imsi: str
@@ -84,8 +86,9 @@ class ModuleStatus(TypedDict, total=False):
 class Event(TypedDict, total=False):
     """One timeline event (``GET /v1/events``; the same shape as ``--trace`` lines).
 
-    ``type`` is ``serial``, ``mqtt``, ``fault`` or ``link`` (others may come); the other keys
-    depend on it, see the control API's documentation.
+    ``type`` is ``serial`` (``dir``, ``text``, ``truncated``), ``fault`` (``phase`` start|end,
+    ``id``, ``kind``, ``params``, ``duration_ms``), ``scenario``, ``lagged`` (``missed``), and
+    more may come; see docs/control.md.
     """
 
     type: str
@@ -101,9 +104,14 @@ class Event(TypedDict, total=False):
     topic: str
     len: int
     size: int
+    truncated: int
     phase: str
-    fault: FaultInfo
-    event: str
+    id: int
+    kind: str
+    params: Dict[str, Any]
+    duration_ms: int
+    missed: int
+    source: str
 
 
 #: What ``Fleet.fault(modules=...)`` accepts: a count, a list of ids, ``"10%"`` or ``"all"``.
