@@ -190,6 +190,13 @@ pub(crate) struct FleetArgs {
     #[arg(long, value_name = "HOST:PORT", value_parser = parse_broker)]
     pub(crate) broker: Option<(String, u16)>,
 
+    /// Spread the modules' links over K loopback source addresses, 127.0.0.1 … 127.0.0.K, taken
+    /// in turn (a broker on loopback only). Each source address has its own ~28k ephemeral
+    /// ports, so K of them hold about K × 28k links to one broker port (docs/scale.md).
+    /// Default: the kernel chooses (one source, ~28k links).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u8).range(1..=254))]
+    pub(crate) source_ips: Option<u8>,
+
     /// Write the run's report as JSON to FILE at the end (schema in docs/scale.md).
     #[arg(long, value_name = "FILE")]
     pub(crate) json: Option<PathBuf>,

@@ -790,3 +790,45 @@ async fn publish_to_delivery_is_timed_when_the_script_subscribes() {
     })
     .await;
 }
+
+/// Issue 13 §4: `--source-ips 3` spreads the links over 127.0.0.1–3 (each
+/// source address has its own ephemeral ports); mosquitto logs where each
+/// connection came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_come_from_every_source_address_of_the_pool() {
+    vmodem(); // built before the clock starts
+    within(Duration::from_secs(60), async {
+        let mosquitto = Mosquitto::start().await;
+        let mut observer = Observer::connect(mosquitto.addr(), "fleet-observer").await;
+        observer.subscribe("fleet/#", 1).await;
+        let dir = ScratchDir::new("fleet-sources");
+        let script = dir.write("once.txt", PUBLISH_ONCE.as_bytes());
+        finish(fleet(&[
+            "--count",
+            "9",
+            "--script",
+            script.to_str().unwrap(),
+            "--no-broker",
+            "--broker",
+            &mosquitto.addr().to_string(),
+            "--source-ips",
+            "3",
+        ]))
+        .await;
+        assert_eq!(collect(&mut observer, 9).await.len(), 9);
+        let log = mosquitto.log();
+        for source in ["127.0.0.1", "127.0.0.2", "127.0.0.3"] {
+            let from = log
+                .lines()
+                .filter(|l| l.contains(&format!("New connection from {source}:")))
+                .count();
+            if source == "127.0.0.1" {
+                // Also the observer and the testkit's readiness probe.
+                assert!(from >= 4, "connections from {source}:\n{log}");
+            } else {
+                assert_eq!(from, 3, "connections from {source}:\n{log}");
+            }
+        }
+    })
+    .await;
+}

@@ -26,7 +26,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use vmodem_core::{Config, Network};
 use vmodem_tokio::control::{ModuleEntry, Registry, SerialLine};
-use vmodem_tokio::{spawn_module, HostPort, ModuleHandle, ModuleOptions, PtyPort, TcpSerialPort};
+use vmodem_tokio::{
+    spawn_module, HostPort, ModuleHandle, ModuleOptions, PtyPort, SourceAddrs, TcpSerialPort,
+};
 
 use self::host::{Host, Ident, Shared};
 use self::report::{RunInfo, Stats};
@@ -224,6 +226,11 @@ pub(crate) async fn run(args: FleetArgs) -> Result<()> {
         tokio::spawn(async move { report::progress(&stats, u64::from(modules)).await })
     });
     let begun = Instant::now();
+    // Issue 13 §4: links from several 127.0.0.x sources, past ~28k per source.
+    let sources = args
+        .source_ips
+        .map(SourceAddrs::loopback)
+        .unwrap_or_default();
     let fleet = async {
         for (k, id) in ids.clone().enumerate() {
             if let Some(rate) = args.ramp {
@@ -255,6 +262,7 @@ pub(crate) async fn run(args: FleetArgs) -> Result<()> {
                 config,
                 power_on: args.power_on,
                 timeline: control.as_ref().map(|_| registry.timeline_sender(id)),
+                source_addrs: sources.clone(),
                 ..ModuleOptions::default()
             };
             let module = spawn_module(port, options).context("cannot start a module")?;
