@@ -73,6 +73,10 @@ pub struct Modem {
     pub(crate) faults: Vec<crate::fault::ActiveFault>,
     /// The last [`FaultId`](crate::FaultId) given.
     pub(crate) fault_seq: u64,
+    /// Final `ERROR` (code `None`) and `+CME ERROR: <n>` results written since
+    /// the module was created, by code, sorted (status, `/metrics`); empty
+    /// (no allocation) until the first.
+    pub(crate) errors: Vec<(Option<u16>, u64)>,
 }
 
 impl Modem {
@@ -117,6 +121,7 @@ impl Modem {
             events: VecDeque::new(),
             faults: Vec::new(),
             fault_seq: 0,
+            errors: Vec::new(),
         }
     }
 
@@ -583,6 +588,14 @@ impl Modem {
         self.finish(now, response, result, delay);
     }
 
+    /// Counts one final error result by its code (`None`: plain `ERROR`).
+    fn count_error(&mut self, code: Option<u16>) {
+        match self.errors.binary_search_by_key(&code, |(c, _)| *c) {
+            Ok(i) => self.errors[i].1 += 1,
+            Err(i) => self.errors.insert(i, (code, 1)),
+        }
+    }
+
     /// Appends the final result code and releases the response, now or after `delay`.
     fn finish(
         &mut self,
@@ -592,6 +605,12 @@ impl Modem {
         delay: Duration,
     ) {
         let format = self.engine.format();
+        if let Err(fail) = &result {
+            self.count_error(match fail {
+                Fail::Error => None,
+                Fail::Cme(err) => Some(err.code()),
+            });
+        }
         match result {
             Ok(()) => format.result(response.text(), ResultCode::Ok),
             Err(Fail::Error) => format.result(response.text(), ResultCode::Error),

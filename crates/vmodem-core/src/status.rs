@@ -127,4 +127,8 @@ pub struct ModuleStatus {
     pub mqtt: Vec<ClientStatus>,
     /// The active faults.
     pub faults: Vec<ActiveFault>,
+    /// Final error results written since the module was created, by code,
+    /// sorted: `(None, n)` is plain `ERROR`, `(Some(c), n)` is
+    /// `+CME ERROR: c` (also when `AT+CMEE=0` writes it as `ERROR`).
+    pub errors: Vec<(Option<u16>, u64)>,
 }

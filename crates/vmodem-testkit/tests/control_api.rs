@@ -955,3 +955,166 @@ async fn the_module_filter_keeps_one_modules_events() {
     })
     .await;
 }
+
+/// Issue 10, "how it is built and shown": every fault kind started over real
+/// HTTP and seen on the host's serial line as the module shows it (the byte
+/// reference, `docs/faults.md`; each kind's own suite has the exact bytes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_kind_posted_over_http_shows_on_the_host_line() {
+    use std::time::Instant;
+    use vmodem_client::{CmeError, FinalResult, OpenResult};
+    use vmodem_testkit::Urcs;
+
+    within(Duration::from_secs(90), async {
+        let rig = Rig::start(None).await;
+        let host = rig.host().await;
+        let mut urcs = Urcs::new(host.subscribe_urcs());
+        let port = rig.broker.local_addr().port();
+        host.command_ok("AT+CEREG=1").await.expect("AT+CEREG=1");
+        let add = |body: Value| {
+            let api = rig.api;
+            async move {
+                let answer = post(api, "/v1/modules/0/faults", body).await;
+                assert_eq!(answer.status, 201, "{answer:?}");
+            }
+        };
+        let clear = || async {
+            assert_eq!(delete(rig.api, "/v1/modules/0/faults").await.status, 204);
+        };
+        let line_of = |resp: vmodem_client::Response| -> String {
+            resp.lines
+                .first()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .unwrap_or_default()
+        };
+
+        // network_loss, then its end, then the host reactivates the context.
+        add(json!({"kind": "network_loss", "stat": 2})).await;
+        urcs.wait_for_line("+CEREG: 2").await;
+        urcs.wait_for_line("+QIURC: \"pdpdeact\",1").await;
+        clear().await;
+        urcs.wait_for_line("+CEREG: 1").await;
+        host.command_ok("AT+QIACT=1").await.expect("AT+QIACT=1");
+
+        // pdp_deact.
+        add(json!({"kind": "pdp_deact", "cid": 1})).await;
+        urcs.wait_for_line("+QIURC: \"pdpdeact\",1").await;
+        host.command_ok("AT+QIACT=1").await.expect("AT+QIACT=1");
+        clear().await;
+
+        // signal.
+        add(json!({"kind": "signal", "rssi": 5, "ber": 2})).await;
+        assert_eq!(
+            line_of(host.command_ok("AT+CSQ").await.unwrap()),
+            "+CSQ: 5,2"
+        );
+        clear().await;
+        assert_eq!(
+            line_of(host.command_ok("AT+CSQ").await.unwrap()),
+            "+CSQ: 24,99"
+        );
+
+        // sim_removed, and the SIM back.
+        add(json!({"kind": "sim_removed"})).await;
+        urcs.wait_for_line("+CPIN: NOT READY").await;
+        let resp = host.command("AT+CPIN?").await.unwrap();
+        assert_eq!(
+            resp.result,
+            FinalResult::CmeError(CmeError::Code(10)),
+            "{resp:?}"
+        );
+        clear().await;
+        urcs.wait_for_line("+CPIN: READY").await;
+        urcs.wait_for_line("+CEREG: 1").await;
+        host.command_ok("AT+QIACT=1").await.expect("AT+QIACT=1");
+
+        // dns_fail: a name fails, an IP literal opens.
+        add(json!({"kind": "dns_fail"})).await;
+        assert_eq!(
+            host.qmt_open(0, "broker.example.com", port).await.unwrap(),
+            OpenResult::DnsFailed
+        );
+        assert_eq!(
+            host.qmt_open(0, "127.0.0.1", port).await.unwrap(),
+            OpenResult::Opened
+        );
+        clear().await;
+
+        // clock: AT+CCLK? a day earlier.
+        let before = line_of(host.command_ok("AT+CCLK?").await.unwrap());
+        add(json!({"kind": "clock", "offset_s": -86400})).await;
+        let shifted = line_of(host.command_ok("AT+CCLK?").await.unwrap());
+        assert_ne!(shifted, before);
+        clear().await;
+
+        // error: AT+CSQ fails with the code asked for.
+        add(json!({"kind": "error", "command": "AT+CSQ", "cme": 3})).await;
+        let resp = host.command("AT+CSQ").await.unwrap();
+        assert_eq!(
+            resp.result,
+            FinalResult::CmeError(CmeError::Code(3)),
+            "{resp:?}"
+        );
+        clear().await;
+        // Counted by code in status and in /metrics (CME 10 from AT+CPIN? above, 3 here).
+        let status = get(rig.api, "/v1/modules/0").await.json();
+        assert_eq!(status["errors"]["3"], 1, "{status}");
+        assert_eq!(status["errors"]["10"], 1, "{status}");
+        let metrics = get(rig.api, "/metrics").await.body;
+        assert!(
+            metrics.contains("vmodem_at_errors_total{code=\"3\"} 1\n"),
+            "{metrics}"
+        );
+
+        // slow: the answer comes 300 ms later at least.
+        add(json!({"kind": "slow", "delay_ms": 300})).await;
+        let asked = Instant::now();
+        host.command_ok("AT").await.unwrap();
+        assert!(
+            asked.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            asked.elapsed()
+        );
+        clear().await;
+
+        // no_answer: a hung module; the host's command times out.
+        add(json!({"kind": "no_answer", "duration_ms": 2000})).await;
+        assert!(host.command("AT").await.is_err(), "a hung module answered");
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        host.command_ok("AT").await.expect("it answers again");
+
+        // link latency: a QoS 1 publish waits for two delayed crossings.
+        assert!(host
+            .qmt_conn(0, "kinds", None, None)
+            .await
+            .expect("AT+QMTCONN")
+            .is_accepted());
+        add(json!({"kind": "link", "toxic": "latency", "latency_ms": 300})).await;
+        let asked = Instant::now();
+        host.qmt_pubex(0, 1, 1, false, "k/up", b"late")
+            .await
+            .expect("publish");
+        assert!(
+            asked.elapsed() >= Duration::from_millis(550),
+            "{:?}",
+            asked.elapsed()
+        );
+        clear().await;
+
+        // reset: RDY and the boot chain again.
+        add(json!({"kind": "reset"})).await;
+        urcs.wait_for_line("RDY").await;
+        urcs.wait_for_line("+QIND: PB DONE").await;
+        clear().await;
+
+        // power_loss for half a second: silence, then a cold boot.
+        add(json!({"kind": "power_loss", "duration_ms": 500})).await;
+        urcs.wait_for_line("RDY").await;
+        urcs.wait_for_line("+QIND: PB DONE").await;
+        host.command_ok("AT").await.expect("AT after the boot");
+        drop(urcs);
+        drop(host);
+        rig.shutdown().await;
+    })
+    .await;
+}

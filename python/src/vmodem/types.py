@@ -81,6 +81,7 @@ class ModuleStatus(TypedDict, total=False):
     mqtt: List[MqttClient]
     faults: List[FaultInfo]
     serial: SerialInfo
+    errors: Dict[str, int]  # final error results by code: "ERROR" or the +CME ERROR number
 
 
 class Event(TypedDict, total=False):

@@ -143,6 +143,7 @@ impl Modem {
             pdp,
             mqtt,
             faults: self.faults.clone(),
+            errors: self.errors.clone(),
         }
     }
 

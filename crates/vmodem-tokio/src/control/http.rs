@@ -9,6 +9,7 @@
 //! a fault's parameters are checked by [`Fault::parse`], the one parser the
 //! API shares with `vmodem ctl`, scenario files and fleets.
 
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -238,6 +239,9 @@ struct StatusJson {
     mqtt: Vec<ClientJson>,
     faults: Vec<FaultJson>,
     serial: Value,
+    /// Final error results since the module started, by code: `"ERROR"` or
+    /// the `+CME ERROR` number (as text: JSON keys are strings).
+    errors: BTreeMap<String, u64>,
     /// The module's clock now, so `ends_ms` can be read as a time left.
     t_ms: u64,
 }
@@ -360,6 +364,16 @@ fn status_json(entry: &ModuleEntry, snap: Snapshot) -> StatusJson {
             .map(|f| FaultJson::new(entry.id, f))
             .collect(),
         serial: serial_json(&entry.serial),
+        errors: s
+            .errors
+            .iter()
+            .map(|(code, n)| {
+                (
+                    code.map_or_else(|| "ERROR".to_owned(), |c| c.to_string()),
+                    *n,
+                )
+            })
+            .collect(),
         t_ms: snap.now.as_millis(),
     }
 }

@@ -6,8 +6,8 @@
 //! modules of what each counted since its power-up: a module that reboots
 //! starts again from 0, which Prometheus reads as a counter reset.
 //!
-//! Not exposed yet, because the core does not count them: `ERROR` / `+CME
-//! ERROR` answers by code, `+QMTSTAT` by code, bytes on the serial line.
+//! Not exposed yet, because the core does not count them: `+QMTSTAT` by
+//! code, bytes on the serial line.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -44,6 +44,8 @@ struct Totals {
     sent: u64,
     received: u64,
     faults: BTreeMap<&'static str, u64>,
+    /// Final error results by code: `None` is plain `ERROR`.
+    errors: BTreeMap<Option<u16>, u64>,
 }
 
 pub(crate) async fn metrics(State(registry): State<Registry>) -> impl IntoResponse {
@@ -67,6 +69,9 @@ pub(crate) async fn metrics(State(registry): State<Registry>) -> impl IntoRespon
         }
         for f in &s.faults {
             *t.faults.entry(f.fault.kind()).or_default() += 1;
+        }
+        for (code, n) in &s.errors {
+            *t.errors.entry(*code).or_default() += n;
         }
     }
     (
@@ -178,6 +183,21 @@ fn render(t: &Totals) -> String {
         "gauge",
         "Active faults by kind.",
         &by("kind", Fault::KINDS, &t.faults),
+    );
+    let errors: Vec<_> = t
+        .errors
+        .iter()
+        .map(|(code, n)| {
+            let code = code.map_or_else(|| "ERROR".to_owned(), |c| c.to_string());
+            (format!("{{code=\"{code}\"}}"), *n)
+        })
+        .collect();
+    family(
+        &mut out,
+        "vmodem_at_errors_total",
+        "counter",
+        "Final error results the modules wrote, by code: \"ERROR\" or the +CME ERROR number.",
+        &errors,
     );
     out
 }
