@@ -99,22 +99,28 @@ impl Modem {
     /// module writes when its world changes.
     pub(crate) fn refresh_environment(&mut self, now: Instant) {
         let new = self.environment_from_faults();
-        let old = std::mem::replace(&mut self.device.env, new.clone());
-        if old == new {
+        if new == self.device.env {
             return;
         }
-        if new.sim_removed != old.sim_removed {
-            self.report_sim_insertion(!new.sim_removed);
+        // `self.device.env` stays the old one until the branch below that
+        // changes it, so `update_registration` sees the change.
+        let old = &self.device.env;
+        let (sim_left, sim_back) = (
+            new.sim_removed && !old.sim_removed,
+            old.sim_removed && !new.sim_removed,
+        );
+        let (was_cut, is_cut) = (old.cut_off(), new.cut_off());
+        if sim_left || sim_back {
+            self.report_sim_insertion(sim_back);
         }
         // The SIM goes: `+CPIN: NOT READY` (the EC25 with SIM hot-plug
         // detection, AT+QSIMDET; docs/faults.md).
-        if new.sim_removed && !old.sim_removed && self.device.powered {
+        if sim_left && self.device.powered {
             self.urc("+CPIN: NOT READY");
         }
-        if new.cut_off() && !old.cut_off() {
+        if is_cut && !was_cut {
             // Coverage (or the SIM) lost: deregistered, URCs as CREG/CGREG/
             // CEREG's <n> ask; the network tears the PDP contexts down.
-            self.device.env = old.clone();
             let active: Vec<u8> = (1u8..)
                 .zip(&self.device.contexts)
                 .filter(|(_, c)| c.active)
@@ -122,13 +128,13 @@ impl Modem {
                 .collect();
             self.timers.cancel(Timer::Registration);
             self.update_registration(now, |d| {
-                d.env = new.clone();
+                d.env = new;
                 d.reg = RegStat::NotRegistered;
             });
             // Deregistering took them down (Modem::update_registration).
             self.report_torn_down(&active);
-        } else if !new.cut_off() && old.cut_off() {
-            if old.sim_removed && !new.sim_removed && self.device.powered {
+        } else if was_cut && !is_cut {
+            if sim_back && self.device.powered {
                 // The SIM is back: it initialises as at boot, from `+CPIN: READY` on.
                 let chain = self.config.model.profile().boot;
                 if let Some(at) = chain.iter().position(|b| b.text == "+CPIN: READY") {
@@ -139,13 +145,13 @@ impl Modem {
             }
             // Back in coverage: searching (URCs for the changed <stat>), then
             // registered after the radio network's registration time.
-            self.device.env = old;
             self.update_registration(now, |d| d.env = new);
             self.schedule_registration(now);
-        } else if new.cut_off() {
+        } else if is_cut {
             // Still cut off, with another <stat>: report it.
-            self.device.env = old;
             self.update_registration(now, |d| d.env = new);
+        } else {
+            self.device.env = new;
         }
     }
 
