@@ -17,6 +17,8 @@
 //! - [`Mosquitto`]: Debian's `/usr/sbin/mosquitto` on a free loopback port,
 //!   with kill, freeze (SIGSTOP/SIGCONT) and restart on the same port. Its
 //!   absence fails the test with the command that installs it.
+//! - [`start_builtin_broker`]: the built-in broker on a free loopback port, and
+//!   [`wait_for_connections`], a bounded wait on the clients it counts.
 //! - [`Observer`]: an independent MQTT 3.1.1 client, "the other device";
 //!   [`MosquittoSub`] and [`mosquitto_pub`] for MQTT 3.1 at both ends.
 //! - [`ResettingServer`], [`free_port`], [`closed_port`]: peers and ports for
@@ -41,6 +43,7 @@
 //! parallel.
 
 pub mod broker_conformance;
+mod builtin_broker;
 mod host_style;
 mod module;
 mod mosquitto;
@@ -57,6 +60,7 @@ mod urcs;
 use std::future::Future;
 use std::time::Duration;
 
+pub use builtin_broker::{start_builtin_broker, wait_for_connections};
 pub use host_style::{HostStyle, Prompt, RawHost, Reply, TcpModule};
 pub use module::{close_client, TestModule, TestModuleBuilder};
 pub use mosquitto::{Mosquitto, MosquittoConfig};

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use vmodem_client::Client;
-use vmodem_core::{Config, Model, Network, Timing};
+use vmodem_client::{Client, OpenResult};
+use vmodem_core::{Config, Fault, FaultId, Model, Network, Timing};
 use vmodem_tokio::{spawn_module, ModuleHandle, ModuleOptions, PtyPort};
 
 use crate::pty::PtyStream;
@@ -241,6 +241,44 @@ impl TestModule {
             .as_ref()
             .expect("the module runs until shutdown")
             .control()
+    }
+
+    /// Starts `fault` on the module's task, as `POST /modules/<id>/faults`
+    /// does, for `duration` (or until [`end_fault`](Self::end_fault)).
+    pub async fn add_fault(&self, fault: Fault, duration: Option<Duration>) -> FaultId {
+        self.control()
+            .with_modem(move |m, now| m.add_fault(now, fault, duration))
+            .await
+            .expect("the module runs")
+    }
+
+    /// Ends the fault `id`, as `DELETE /modules/<id>/faults/<fault>` does;
+    /// panics if it was not active.
+    pub async fn end_fault(&self, id: FaultId) {
+        let ended = self
+            .control()
+            .with_modem(move |m, now| m.end_fault(now, id))
+            .await
+            .expect("the module runs");
+        assert!(ended, "fault {id:?} was not active");
+    }
+
+    /// Client 0 opened to `127.0.0.1:port` (`+QMTOPEN: 0,0`) and connected
+    /// as `client_id` (`+QMTCONN: 0,0,0`), with the typed client; panics otherwise.
+    pub async fn open_and_connect(&self, port: u16, client_id: &str) {
+        let modem = self.client();
+        assert_eq!(
+            modem
+                .qmt_open(0, "127.0.0.1", port)
+                .await
+                .expect("AT+QMTOPEN"),
+            OpenResult::Opened
+        );
+        let conn = modem
+            .qmt_conn(0, client_id, None, None)
+            .await
+            .expect("AT+QMTCONN");
+        assert!(conn.is_accepted(), "AT+QMTCONN as {client_id}: {conn:?}");
     }
 
     /// A view of the client's URCs from now on.

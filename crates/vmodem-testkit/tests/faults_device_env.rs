@@ -21,23 +21,6 @@ fn loopback() -> std::net::SocketAddr {
     "127.0.0.1:0".parse().expect("address")
 }
 
-async fn add(module: &TestModule, fault: Fault) -> vmodem_core::FaultId {
-    module
-        .control()
-        .with_modem(move |m, now| m.add_fault(now, fault, None))
-        .await
-        .expect("the module runs")
-}
-
-async fn end(module: &TestModule, id: vmodem_core::FaultId) {
-    let ended = module
-        .control()
-        .with_modem(move |m, now| m.end_fault(now, id))
-        .await
-        .expect("the module runs");
-    assert!(ended, "the fault was active");
-}
-
 /// The module's clock set back 26 years (1999, before the built-in broker's
 /// certificates, valid 2000–2100) fails the TLS handshake with
 /// `+QMTOPEN: 0,-1` when the context checks validity times
@@ -79,13 +62,14 @@ async fn a_clock_fault_is_the_clock_tls_checks_certificates_against() {
             .await
             .expect("AT+QMTCFG=\"ssl\"");
 
-        let id = add(
-            &module,
-            Fault::Clock {
-                offset_s: -26 * 365 * 86_400,
-            },
-        )
-        .await;
+        let id = module
+            .add_fault(
+                Fault::Clock {
+                    offset_s: -26 * 365 * 86_400,
+                },
+                None,
+            )
+            .await;
         let cclk = modem.command_ok("AT+CCLK?").await.expect("AT+CCLK?");
         assert!(
             cclk.lines[0].starts_with(b"+CCLK: \"99/"),
@@ -97,7 +81,7 @@ async fn a_clock_fault_is_the_clock_tls_checks_certificates_against() {
             OpenResult::FailedToOpen
         );
         module.assert_serial_output_contains(b"\r\n+QMTOPEN: 0,-1\r\n");
-        end(&module, id).await;
+        module.end_fault(id).await;
         assert_eq!(
             modem.qmt_open(0, BROKER, port).await.expect("AT+QMTOPEN"),
             OpenResult::Opened
@@ -124,7 +108,7 @@ async fn dns_fail_fails_names_and_ip_literals_still_connect() {
             .start()
             .await;
         let modem = module.client();
-        let id = add(&module, Fault::DnsFail).await;
+        let id = module.add_fault(Fault::DnsFail, None).await;
         assert_eq!(
             modem.qmt_open(0, BROKER, port).await.expect("AT+QMTOPEN"),
             OpenResult::DnsFailed
@@ -137,7 +121,7 @@ async fn dns_fail_fails_names_and_ip_literals_still_connect() {
                 .expect("AT+QMTOPEN"),
             OpenResult::Opened
         );
-        end(&module, id).await;
+        module.end_fault(id).await;
         assert_eq!(
             modem.qmt_open(0, BROKER, port).await.expect("AT+QMTOPEN"),
             OpenResult::Opened
@@ -159,11 +143,13 @@ async fn signal_answers_csq_and_reports_qind_csq() {
             .await
             .expect("AT+QINDCFG");
         let mut urcs = module.urcs();
-        let id = add(&module, Fault::Signal { rssi: 7, ber: 3 }).await;
+        let id = module
+            .add_fault(Fault::Signal { rssi: 7, ber: 3 }, None)
+            .await;
         urcs.wait_for_line("+QIND: \"csq\",7,3").await;
         let csq = modem.command_ok("AT+CSQ").await.expect("AT+CSQ");
         assert_eq!(csq.lines, vec![b"+CSQ: 7,3".to_vec()]);
-        end(&module, id).await;
+        module.end_fault(id).await;
         urcs.wait_for_line("+QIND: \"csq\",24,99").await;
         let csq = modem.command_ok("AT+CSQ").await.expect("AT+CSQ");
         assert_eq!(csq.lines, vec![b"+CSQ: 24,99".to_vec()]);
@@ -182,13 +168,13 @@ async fn sim_removed_and_put_back() {
         let modem = module.client();
         modem.command_ok("AT+CEREG=1").await.expect("AT+CEREG=1");
         let mut urcs = module.urcs();
-        let id = add(&module, Fault::SimRemoved).await;
+        let id = module.add_fault(Fault::SimRemoved, None).await;
         urcs.expect_sequence(&["+CPIN: NOT READY", "+CEREG: 0"])
             .await;
         let cpin = modem.command("AT+CPIN?").await.expect("AT+CPIN?");
         assert!(cpin.lines.is_empty(), "{cpin:?}");
         module.assert_serial_output_contains(b"\r\n+CME ERROR: 10\r\n");
-        end(&module, id).await;
+        module.end_fault(id).await;
         urcs.wait_for_line("+CPIN: READY").await;
         urcs.wait_for_line("+CEREG: 1").await;
         let cpin = modem.command_ok("AT+CPIN?").await.expect("AT+CPIN?");

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use vmodem_client::{CmeError, Error, FinalResult, OpenResult, Will};
 use vmodem_core::{ClientState, Fault, PowerState};
-use vmodem_testkit::{within, Observer, TestModule};
-use vmodem_tokio::EmbeddedBroker;
+use vmodem_testkit::{start_builtin_broker, wait_for_connections, within, Observer, TestModule};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -23,33 +22,6 @@ const BOOT: [&str; 6] = [
     "+QIND: PB DONE",
 ];
 
-async fn broker() -> EmbeddedBroker {
-    EmbeddedBroker::start("127.0.0.1:0".parse().expect("address"))
-        .await
-        .expect("the embedded broker starts")
-}
-
-/// Waits (bounded) until the broker counts `n` connected clients.
-async fn connections(broker: &EmbeddedBroker, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while broker.stats().connections != n {
-        assert!(
-            Instant::now() < deadline,
-            "the broker still counts {} connections, not {n}",
-            broker.stats().connections
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn add(module: &TestModule, fault: Fault, duration: Option<Duration>) {
-    module
-        .control()
-        .with_modem(move |m, now| m.add_fault(now, fault, duration))
-        .await
-        .expect("the module runs");
-}
-
 async fn power(module: &TestModule) -> PowerState {
     module
         .control()
@@ -61,7 +33,7 @@ async fn power(module: &TestModule) -> PowerState {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_drops_the_broker_connection_and_the_host_reconnects_after_rdy() {
     within(LIMIT, async {
-        let broker = broker().await;
+        let broker = start_builtin_broker().await;
         let mut watcher = Observer::connect(broker.local_addr(), "watcher").await;
         watcher.subscribe("dev/#", 1).await;
         let module = TestModule::start().await;
@@ -83,10 +55,10 @@ async fn reset_drops_the_broker_connection_and_the_host_reconnects_after_rdy() {
             .await
             .expect("AT+QMTCONN")
             .is_accepted());
-        connections(&broker, 2).await;
+        wait_for_connections(&broker, 2).await;
 
         let mut urcs = module.urcs();
-        add(&module, Fault::Reset, None).await;
+        module.add_fault(Fault::Reset, None).await;
         // The first thing the host sees is RDY: no +QMTSTAT, no +QMTDISC.
         urcs.expect_sequence(&BOOT).await;
         // The broker saw the client go without a DISCONNECT: it publishes
@@ -96,7 +68,7 @@ async fn reset_drops_the_broker_connection_and_the_host_reconnects_after_rdy() {
             (gone.topic.as_str(), gone.payload.as_slice()),
             ("dev/will", &b"gone"[..])
         );
-        connections(&broker, 1).await;
+        wait_for_connections(&broker, 1).await;
         assert!(
             !module.serial_output().windows(8).any(|w| w == b"+QMTSTAT"),
             "a reset reports nothing about its links"
@@ -111,7 +83,7 @@ async fn reset_drops_the_broker_connection_and_the_host_reconnects_after_rdy() {
             .await
             .expect("AT+QMTCONN again")
             .is_accepted());
-        connections(&broker, 2).await;
+        wait_for_connections(&broker, 2).await;
         modem
             .qmt_pubex(0, 1, 1, false, "dev/up", b"back")
             .await
@@ -135,7 +107,7 @@ async fn reset_drops_the_broker_connection_and_the_host_reconnects_after_rdy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn power_loss_is_silence_then_a_cold_boot_and_the_link_is_gone() {
     within(LIMIT, async {
-        let broker = broker().await;
+        let broker = start_builtin_broker().await;
         let module = TestModule::start().await;
         let modem = module.client();
         let port = broker.local_addr().port();
@@ -148,17 +120,14 @@ async fn power_loss_is_silence_then_a_cold_boot_and_the_link_is_gone() {
             .await
             .expect("AT+QMTCONN")
             .is_accepted());
-        connections(&broker, 1).await;
+        wait_for_connections(&broker, 1).await;
         let mut urcs = module.urcs();
         let lost = Instant::now();
-        add(
-            &module,
-            Fault::PowerLoss,
-            Some(Duration::from_millis(1_500)),
-        )
-        .await;
+        module
+            .add_fault(Fault::PowerLoss, Some(Duration::from_millis(1_500)))
+            .await;
         assert_eq!(power(&module).await, PowerState::Off);
-        connections(&broker, 0).await;
+        wait_for_connections(&broker, 0).await;
         // Nothing at all while the power is off.
         urcs.expect_none_within(Duration::from_millis(1_000)).await;
         urcs.expect_sequence(&BOOT).await;
@@ -176,7 +145,7 @@ async fn error_and_slow_as_the_host_sees_them() {
         let module = TestModule::start().await;
         let modem = module.client();
         let fault = Fault::parse("error", &[("command", "AT+CSQ"), ("cme", "3")]).expect("fault");
-        add(&module, fault, Some(Duration::from_secs(60))).await;
+        module.add_fault(fault, Some(Duration::from_secs(60))).await;
         let resp = modem.command("AT+CSQ").await.expect("an answer");
         assert_eq!(
             resp.result,
@@ -190,7 +159,7 @@ async fn error_and_slow_as_the_host_sees_them() {
             .await
             .expect("the module runs");
 
-        add(&module, Fault::Slow { delay_ms: 400 }, None).await;
+        module.add_fault(Fault::Slow { delay_ms: 400 }, None).await;
         let asked = Instant::now();
         modem.command_ok("AT+CSQ").await.expect("a slow answer");
         assert!(
@@ -199,7 +168,9 @@ async fn error_and_slow_as_the_host_sees_them() {
             asked.elapsed()
         );
         // A hung module: the host's command times out.
-        add(&module, Fault::NoAnswer, Some(Duration::from_secs(4))).await;
+        module
+            .add_fault(Fault::NoAnswer, Some(Duration::from_secs(4)))
+            .await;
         match modem.command("AT").await {
             Err(Error::Timeout { .. }) => {}
             other => panic!("a hung module answered: {other:?}"),

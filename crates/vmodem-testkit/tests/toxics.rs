@@ -7,52 +7,14 @@ use std::time::{Duration, Instant};
 
 use vmodem_client::{OpenResult, PacketResult};
 use vmodem_core::{Fault, FaultId};
-use vmodem_testkit::{within, Mosquitto, Observer, TestModule};
-use vmodem_tokio::EmbeddedBroker;
+use vmodem_testkit::{start_builtin_broker, within, Mosquitto, Observer, TestModule};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-async fn broker() -> EmbeddedBroker {
-    EmbeddedBroker::start("127.0.0.1:0".parse().expect("address"))
-        .await
-        .expect("the embedded broker starts")
-}
-
-/// Client 0 opened and connected to `broker` as `id`.
-async fn connected(module: &TestModule, broker: &EmbeddedBroker, id: &str) {
-    let modem = module.client();
-    let port = broker.local_addr().port();
-    assert_eq!(
-        modem
-            .qmt_open(0, "127.0.0.1", port)
-            .await
-            .expect("AT+QMTOPEN"),
-        OpenResult::Opened
-    );
-    assert!(modem
-        .qmt_conn(0, id, None, None)
-        .await
-        .expect("AT+QMTCONN")
-        .is_accepted());
-}
 
 /// Starts a `link` fault with `params` (as `vmodem ctl fault add link …`).
 async fn add_link_fault(module: &TestModule, params: &[(&str, &str)]) -> FaultId {
     let fault = Fault::parse("link", params).expect("a valid link fault");
-    module
-        .control()
-        .with_modem(move |m, now| m.add_fault(now, fault, None))
-        .await
-        .expect("the module runs")
-}
-
-async fn end_fault(module: &TestModule, id: FaultId) {
-    let ended = module
-        .control()
-        .with_modem(move |m, now| m.end_fault(now, id))
-        .await
-        .expect("the module runs");
-    assert!(ended, "the fault was active");
+    module.add_fault(fault, None).await
 }
 
 /// How long one QoS 1 `AT+QMTPUBEX` takes until its `+QMTPUBEX: 0,<id>,0`.
@@ -70,9 +32,11 @@ async fn timed_publish(module: &TestModule, msg_id: u16, payload: &[u8]) -> Dura
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_both_ways_delays_the_publish_ack_and_ends_with_the_fault() {
     within(LIMIT, async {
-        let broker = broker().await;
+        let broker = start_builtin_broker().await;
         let module = TestModule::start().await;
-        connected(&module, &broker, "latency").await;
+        module
+            .open_and_connect(broker.local_addr().port(), "latency")
+            .await;
         let before = timed_publish(&module, 1, b"fast").await;
         assert!(
             before < Duration::from_millis(300),
@@ -96,7 +60,7 @@ async fn latency_both_ways_delays_the_publish_ack_and_ends_with_the_fault() {
         );
         module.assert_serial_output_contains(b"\r\n+QMTPUBEX: 0,2,0\r\n");
 
-        end_fault(&module, id).await;
+        module.end_fault(id).await;
         let after = timed_publish(&module, 3, b"fast again").await;
         assert!(
             after < Duration::from_millis(300),
@@ -110,7 +74,7 @@ async fn latency_both_ways_delays_the_publish_ack_and_ends_with_the_fault() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_downstream_blackhole_is_found_by_keepalive_and_the_link_stays_up_until_then() {
     within(LIMIT, async {
-        let broker = broker().await;
+        let broker = start_builtin_broker().await;
         let module = TestModule::start().await;
         let modem = module.client();
         modem.qmt_cfg_keepalive(0, 2).await.expect("keepalive");
@@ -118,7 +82,9 @@ async fn a_downstream_blackhole_is_found_by_keepalive_and_the_link_stays_up_unti
             .qmt_cfg_timeout(0, 1, 0, false)
             .await
             .expect("timeout");
-        connected(&module, &broker, "blackhole").await;
+        module
+            .open_and_connect(broker.local_addr().port(), "blackhole")
+            .await;
         let mut urcs = module.urcs();
         let start = Instant::now();
         add_link_fault(&module, &[("toxic", "blackhole"), ("direction", "down")]).await;
@@ -143,9 +109,11 @@ async fn a_downstream_blackhole_is_found_by_keepalive_and_the_link_stays_up_unti
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_closes_the_link_at_once_as_a_peer_reset_and_new_links_work_after_it() {
     within(LIMIT, async {
-        let broker = broker().await;
+        let broker = start_builtin_broker().await;
         let module = TestModule::start().await;
-        connected(&module, &broker, "reset").await;
+        module
+            .open_and_connect(broker.local_addr().port(), "reset")
+            .await;
         let mut urcs = module.urcs();
         let start = Instant::now();
         let id = add_link_fault(&module, &[("toxic", "reset"), ("client", "0")]).await;
@@ -156,8 +124,10 @@ async fn reset_closes_the_link_at_once_as_a_peer_reset_and_new_links_work_after_
             start.elapsed()
         );
         module.assert_serial_output_contains(b"\r\n+QMTSTAT: 0,1\r\n");
-        end_fault(&module, id).await;
-        connected(&module, &broker, "reset-again").await;
+        module.end_fault(id).await;
+        module
+            .open_and_connect(broker.local_addr().port(), "reset-again")
+            .await;
         timed_publish(&module, 1, b"back").await;
         module.shutdown().await;
     })
@@ -167,9 +137,11 @@ async fn reset_closes_the_link_at_once_as_a_peer_reset_and_new_links_work_after_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limit_data_up_closes_the_link_after_that_many_bytes() {
     within(LIMIT, async {
-        let broker = broker().await;
+        let broker = start_builtin_broker().await;
         let module = TestModule::start().await;
-        connected(&module, &broker, "limit").await;
+        module
+            .open_and_connect(broker.local_addr().port(), "limit")
+            .await;
         add_link_fault(
             &module,
             &[
@@ -198,9 +170,11 @@ async fn limit_data_up_closes_the_link_after_that_many_bytes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bandwidth_up_bounds_the_publish_throughput() {
     within(LIMIT, async {
-        let broker = broker().await;
+        let broker = start_builtin_broker().await;
         let module = TestModule::start().await;
-        connected(&module, &broker, "bandwidth").await;
+        module
+            .open_and_connect(broker.local_addr().port(), "bandwidth")
+            .await;
         add_link_fault(
             &module,
             &[
@@ -228,9 +202,11 @@ async fn bandwidth_up_bounds_the_publish_throughput() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_close_down_holds_the_brokers_close_after_qmtdisc() {
     within(LIMIT, async {
-        let broker = broker().await;
+        let broker = start_builtin_broker().await;
         let module = TestModule::start().await;
-        connected(&module, &broker, "slow-close").await;
+        module
+            .open_and_connect(broker.local_addr().port(), "slow-close")
+            .await;
         add_link_fault(
             &module,
             &[
@@ -256,9 +232,11 @@ async fn slow_close_down_holds_the_brokers_close_after_qmtdisc() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_trace_records_connect_connack_publish_and_puback_with_their_ids() {
     within(LIMIT, async {
-        let broker = broker().await;
+        let broker = start_builtin_broker().await;
         let module = TestModule::start().await;
-        connected(&module, &broker, "traced").await;
+        module
+            .open_and_connect(broker.local_addr().port(), "traced")
+            .await;
         timed_publish(&module, 7, b"hello").await;
         let text = std::fs::read_to_string(module.trace_path()).expect("the trace");
         let packets: Vec<serde_json::Value> = text
@@ -334,7 +312,7 @@ async fn an_upstream_blackhole_hides_a_publish_from_mosquitto_until_a_retransmis
                 .next_message_within(Duration::from_millis(2500))
                 .await;
             assert_eq!(early, None, "mosquitto got a blackholed publish");
-            end_fault(&module, id).await;
+            module.end_fault(id).await;
             observer.expect_message().await
         };
         let (outcome, got) = tokio::join!(publish, faults);
@@ -356,14 +334,16 @@ async fn an_upstream_blackhole_hides_a_publish_from_mosquitto_until_a_retransmis
 async fn the_timeline_carries_the_links_packets_as_mqtt_events() {
     use vmodem_tokio::control::{MqttDirection, Registry, TimelineKind};
     within(LIMIT, async {
-        let broker = broker().await;
+        let broker = start_builtin_broker().await;
         let registry = Registry::new();
         let mut reader = registry.subscribe();
         let module = TestModule::builder()
             .timeline(registry.timeline_sender(4))
             .start()
             .await;
-        connected(&module, &broker, "timeline").await;
+        module
+            .open_and_connect(broker.local_addr().port(), "timeline")
+            .await;
         timed_publish(&module, 9, b"hi").await;
         let mut seen = Vec::new();
         while seen.len() < 4 {
