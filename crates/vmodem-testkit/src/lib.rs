@@ -19,6 +19,8 @@
 //!   absence fails the test with the command that installs it.
 //! - [`start_builtin_broker`]: the built-in broker on a free loopback port, and
 //!   [`wait_for_connections`], a bounded wait on the clients it counts.
+//! - [`http`], [`http_get`], [`http_post`], [`http_delete`]: one HTTP/1.1
+//!   request written by hand, for the control API tests ([`HttpAnswer`]).
 //! - [`Observer`]: an independent MQTT 3.1.1 client, "the other device";
 //!   [`MosquittoSub`] and [`mosquitto_pub`] for MQTT 3.1 at both ends.
 //! - [`ResettingServer`], [`free_port`], [`closed_port`]: peers and ports for
@@ -45,6 +47,7 @@
 pub mod broker_conformance;
 mod builtin_broker;
 mod host_style;
+mod http;
 mod module;
 mod mosquitto;
 mod mosquitto_clients;
@@ -62,6 +65,7 @@ use std::time::Duration;
 
 pub use builtin_broker::{start_builtin_broker, wait_for_connections};
 pub use host_style::{HostStyle, Prompt, RawHost, Reply, TcpModule};
+pub use http::{http, http_delete, http_get, http_post, HttpAnswer};
 pub use module::{close_client, TestModule, TestModuleBuilder};
 pub use mosquitto::{Mosquitto, MosquittoConfig};
 pub use mosquitto_clients::{mosquitto_pub, try_mosquitto_pub, MosquittoSub, PersistentSub};

@@ -12,90 +12,15 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use vmodem_client::Client;
-use vmodem_testkit::{within, PtyStream, PATIENCE};
+use vmodem_testkit::{
+    http, http_delete, http_get, http_post, within, HttpAnswer, PtyStream, PATIENCE,
+};
 use vmodem_tokio::control::{ModuleEntry, Registry, SerialLine};
 use vmodem_tokio::{
     spawn_module, EmbeddedBroker, ModuleHandle, ModuleOptions, PtyPort, TcpSerialPort,
 };
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// One HTTP answer.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-
-    fn error(&self) -> String {
-        self.json()["error"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no \"error\" in {:?}", self.body))
-            .to_owned()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-/// Sends one request (`Connection: close`) and reads the whole answer.
-async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[&str], body: &str) -> Answer {
-    let mut stream = TcpStream::connect(addr).await.expect("connect to the API");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for h in headers {
-        request.push_str(h);
-        request.push_str("\r\n");
-    }
-    if !body.is_empty() || method == "POST" {
-        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
-        .await
-        .expect("the API answers in time")
-        .unwrap();
-    let text = String::from_utf8(raw).expect("UTF-8 answer");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
-    let status = head[9..12].parse().expect("a status code");
-    Answer {
-        status,
-        head: head.to_owned(),
-        body: body.to_owned(),
-    }
-}
-
-async fn get(addr: SocketAddr, path: &str) -> Answer {
-    http(addr, "GET", path, &[], "").await
-}
-
-async fn post(addr: SocketAddr, path: &str, body: Value) -> Answer {
-    http(
-        addr,
-        "POST",
-        path,
-        &["Content-Type: application/json"],
-        &body.to_string(),
-    )
-    .await
-}
-
-async fn delete(addr: SocketAddr, path: &str) -> Answer {
-    http(addr, "DELETE", path, &[], "").await
-}
 
 /// A module on a pty (id 0), the built-in broker, and the API.
 struct Rig {
@@ -176,7 +101,7 @@ async fn status_after_a_connect_shows_the_client_connected_and_the_module_as_it_
     within(LIMIT, async {
         let rig = Rig::start(None).await;
         // Before any host: the module is off, and says so.
-        let off = get(rig.api, "/v1/modules/0").await;
+        let off = http_get(rig.api, "/v1/modules/0").await;
         assert_eq!(off.status, 200, "{off:?}");
         assert_eq!(off.json()["power"], "off");
 
@@ -194,7 +119,7 @@ async fn status_after_a_connect_shows_the_client_connected_and_the_module_as_it_
             .await
             .expect("AT+QMTPUBEX");
 
-        let answer = get(rig.api, "/v1/modules/0").await;
+        let answer = http_get(rig.api, "/v1/modules/0").await;
         assert_eq!(answer.status, 200);
         assert_eq!(answer.header("content-type"), Some("application/json"));
         let s = answer.json();
@@ -221,12 +146,12 @@ async fn status_after_a_connect_shows_the_client_connected_and_the_module_as_it_
         assert_eq!(s["mqtt"][1]["state"], "closed");
         assert_eq!(s["faults"], json!([]));
 
-        let list = get(rig.api, "/v1/modules").await;
+        let list = http_get(rig.api, "/v1/modules").await;
         assert_eq!(list.status, 200);
         assert_eq!(list.json().as_array().unwrap().len(), 1);
         assert_eq!(list.json()[0]["mqtt"][0]["state"], "connected");
 
-        let metrics = get(rig.api, "/metrics").await;
+        let metrics = http_get(rig.api, "/metrics").await;
         assert_eq!(metrics.status, 200);
         assert_eq!(
             metrics.header("content-type"),
@@ -262,7 +187,7 @@ async fn a_urc_fault_is_created_listed_and_the_host_gets_its_exact_bytes() {
         let host = rig.host().await;
         let mut raw = host.subscribe_events();
         drop(raw.try_recv());
-        let answer = post(
+        let answer = http_post(
             rig.api,
             "/v1/modules/0/faults",
             json!({"kind": "urc", "text": "+QIND: \"csq\",5,99", "duration_ms": 60000}),
@@ -290,7 +215,7 @@ async fn a_urc_fault_is_created_listed_and_the_host_gets_its_exact_bytes() {
         let mut line = PtyStream::open(&rig.pty).unwrap();
         drop(host);
         // A second one through `params`, on a raw read of the line for the exact bytes.
-        let again = post(
+        let again = http_post(
             rig.api,
             "/v1/modules/0/faults",
             json!({"kind": "urc", "params": {"text": "+CMTI: \"SM\",3"}}),
@@ -312,7 +237,7 @@ async fn a_urc_fault_is_created_listed_and_the_host_gets_its_exact_bytes() {
         .unwrap_or_else(|_| panic!("the host got {:?}", got.escape_ascii().to_string()));
         assert_eq!(got, expected, "nothing but the URC");
 
-        let listed = get(rig.api, "/v1/modules/0/faults").await;
+        let listed = http_get(rig.api, "/v1/modules/0/faults").await;
         assert_eq!(listed.status, 200);
         let ids: Vec<u64> = listed
             .json()
@@ -323,10 +248,10 @@ async fn a_urc_fault_is_created_listed_and_the_host_gets_its_exact_bytes() {
             .collect();
         assert_eq!(ids, [1, 2]);
         assert_eq!(
-            get(rig.api, "/v1/modules/0/faults/2").await.json()["kind"],
+            http_get(rig.api, "/v1/modules/0/faults/2").await.json()["kind"],
             "urc"
         );
-        let metrics = get(rig.api, "/metrics").await.body;
+        let metrics = http_get(rig.api, "/metrics").await.body;
         assert!(
             metrics.contains("vmodem_faults_active{kind=\"urc\"} 2\n"),
             "{metrics}"
@@ -340,7 +265,7 @@ async fn a_urc_fault_is_created_listed_and_the_host_gets_its_exact_bytes() {
 async fn bad_requests_get_4xx_with_an_error_that_says_what_is_allowed() {
     within(LIMIT, async {
         let rig = Rig::start(None).await;
-        let a = post(
+        let a = http_post(
             rig.api,
             "/v1/modules/0/faults",
             json!({"kind": "netwrk_loss"}),
@@ -352,7 +277,7 @@ async fn bad_requests_get_4xx_with_an_error_that_says_what_is_allowed() {
             "unknown fault kind \"netwrk_loss\"; allowed: network_loss, pdp_deact, signal, \
              sim_removed, dns_fail, clock, link, error, no_answer, slow, urc, reset, power_loss"
         );
-        let a = post(
+        let a = http_post(
             rig.api,
             "/v1/modules/0/faults",
             json!({"kind": "network_loss", "stat": 7}),
@@ -363,10 +288,10 @@ async fn bad_requests_get_4xx_with_an_error_that_says_what_is_allowed() {
             a.error(),
             "network_loss: bad value \"7\" for stat; allowed: stat: 0|2|3|4 (default 0)"
         );
-        let a = post(rig.api, "/v1/modules/0/faults", json!({"stat": 2})).await;
+        let a = http_post(rig.api, "/v1/modules/0/faults", json!({"stat": 2})).await;
         assert_eq!(a.status, 400);
         assert!(a.error().contains("needs \"kind\""), "{a:?}");
-        let a = post(
+        let a = http_post(
             rig.api,
             "/v1/modules/0/faults",
             json!({"kind": "reset", "duration_ms": "5s"}),
@@ -398,20 +323,20 @@ async fn bad_requests_get_4xx_with_an_error_that_says_what_is_allowed() {
         assert_eq!(a.status, 415);
         assert!(a.error().contains("application/json"), "{a:?}");
 
-        let a = get(rig.api, "/v1/modules/7").await;
+        let a = http_get(rig.api, "/v1/modules/7").await;
         assert_eq!(a.status, 404);
         assert_eq!(a.error(), "no module 7; the only module is 0");
-        let a = post(rig.api, "/v1/modules/7/faults", json!({"kind": "reset"})).await;
+        let a = http_post(rig.api, "/v1/modules/7/faults", json!({"kind": "reset"})).await;
         assert_eq!(a.status, 404);
-        let a = get(rig.api, "/v1/modules/zero").await;
+        let a = http_get(rig.api, "/v1/modules/zero").await;
         assert_eq!(a.status, 400);
-        let a = get(rig.api, "/v1/nothing").await;
+        let a = http_get(rig.api, "/v1/nothing").await;
         assert_eq!(a.status, 404);
         assert!(a.error().contains("GET /v1/modules"), "{a:?}");
         let a = http(rig.api, "PUT", "/v1/modules/0", &[], "").await;
         assert_eq!(a.status, 405);
         assert!(a.error().contains("not allowed"), "{a:?}");
-        let a = get(rig.api, "/v1/events?module=9").await;
+        let a = http_get(rig.api, "/v1/events?module=9").await;
         assert_eq!(a.status, 404);
         rig.shutdown().await;
     })
@@ -422,7 +347,7 @@ async fn bad_requests_get_4xx_with_an_error_that_says_what_is_allowed() {
 async fn delete_ends_one_fault_or_all_and_a_duration_ends_one_by_itself() {
     within(LIMIT, async {
         let rig = Rig::start(None).await;
-        let signal = post(
+        let signal = http_post(
             rig.api,
             "/v1/modules/0/faults",
             json!({"kind": "signal", "rssi": 5, "ber": 0}),
@@ -430,7 +355,7 @@ async fn delete_ends_one_fault_or_all_and_a_duration_ends_one_by_itself() {
         .await;
         assert_eq!(signal.status, 201, "{signal:?}");
         assert_eq!(signal.json()["params"], json!({"rssi": 5, "ber": 0}));
-        let slow = post(
+        let slow = http_post(
             rig.api,
             "/v1/modules/0/faults",
             json!({"kind": "slow", "delay_ms": 10}),
@@ -438,7 +363,7 @@ async fn delete_ends_one_fault_or_all_and_a_duration_ends_one_by_itself() {
         .await;
         assert_eq!(slow.status, 201);
         assert_eq!(
-            get(rig.api, "/v1/modules/0/faults")
+            http_get(rig.api, "/v1/modules/0/faults")
                 .await
                 .json()
                 .as_array()
@@ -447,31 +372,40 @@ async fn delete_ends_one_fault_or_all_and_a_duration_ends_one_by_itself() {
             2
         );
 
-        let one = delete(rig.api, "/v1/modules/0/faults/1").await;
+        let one = http_delete(rig.api, "/v1/modules/0/faults/1").await;
         assert_eq!((one.status, one.body.as_str()), (204, ""));
-        let again = delete(rig.api, "/v1/modules/0/faults/1").await;
+        let again = http_delete(rig.api, "/v1/modules/0/faults/1").await;
         assert_eq!(again.status, 404);
         assert!(again.error().contains("no active fault 1"), "{again:?}");
-        assert_eq!(get(rig.api, "/v1/modules/0/faults/1").await.status, 404);
-        let left = get(rig.api, "/v1/modules/0/faults").await.json();
+        assert_eq!(
+            http_get(rig.api, "/v1/modules/0/faults/1").await.status,
+            404
+        );
+        let left = http_get(rig.api, "/v1/modules/0/faults").await.json();
         assert_eq!(left.as_array().unwrap().len(), 1);
         assert_eq!(left[0]["kind"], "slow");
 
-        let all = delete(rig.api, "/v1/modules/0/faults").await;
+        let all = http_delete(rig.api, "/v1/modules/0/faults").await;
         assert_eq!(all.status, 204);
-        assert_eq!(get(rig.api, "/v1/modules/0/faults").await.json(), json!([]));
+        assert_eq!(
+            http_get(rig.api, "/v1/modules/0/faults").await.json(),
+            json!([])
+        );
 
-        let short = post(
+        let short = http_post(
             rig.api,
             "/v1/modules/0/faults",
             json!({"kind": "dns_fail", "duration_ms": 200}),
         )
         .await;
         assert_eq!(short.status, 201);
-        let listed = get(rig.api, "/v1/modules/0").await.json()["faults"].clone();
+        let listed = http_get(rig.api, "/v1/modules/0").await.json()["faults"].clone();
         assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
         tokio::time::sleep(Duration::from_millis(600)).await;
-        assert_eq!(get(rig.api, "/v1/modules/0/faults").await.json(), json!([]));
+        assert_eq!(
+            http_get(rig.api, "/v1/modules/0/faults").await.json(),
+            json!([])
+        );
         rig.shutdown().await;
     })
     .await;
@@ -493,7 +427,7 @@ async fn fleet_wide_faults_choose_modules_by_count_list_share_or_all() {
                 .register(ModuleEntry::new(id, m.control(), SerialLine::Tcp(addr)));
             others.push(m);
         }
-        let modules_of = |a: &Answer| -> Vec<u64> {
+        let modules_of = |a: &HttpAnswer| -> Vec<u64> {
             a.json()["faults"]
                 .as_array()
                 .unwrap()
@@ -504,7 +438,7 @@ async fn fleet_wide_faults_choose_modules_by_count_list_share_or_all() {
                 })
                 .collect()
         };
-        let all = post(
+        let all = http_post(
             rig.api,
             "/v1/faults",
             json!({"modules": "all", "kind": "sim_removed"}),
@@ -513,7 +447,7 @@ async fn fleet_wide_faults_choose_modules_by_count_list_share_or_all() {
         assert_eq!(all.status, 201, "{all:?}");
         assert_eq!(modules_of(&all), [0, 1, 2]);
         assert_eq!(all.json()["faults"][2]["fault"]["kind"], "sim_removed");
-        let list = post(
+        let list = http_post(
             rig.api,
             "/v1/faults",
             json!({"modules": [2, 0], "kind": "dns_fail"}),
@@ -521,13 +455,13 @@ async fn fleet_wide_faults_choose_modules_by_count_list_share_or_all() {
         .await;
         assert_eq!(modules_of(&list), [2, 0]);
         // A share: ceil(3 × 50%) = 2 modules; the same seed draws the same ones.
-        let a = post(
+        let a = http_post(
             rig.api,
             "/v1/faults",
             json!({"modules": "50%", "kind": "reset", "seed": 9}),
         )
         .await;
-        let b = post(
+        let b = http_post(
             rig.api,
             "/v1/faults",
             json!({"modules": "50%", "kind": "reset", "seed": 9}),
@@ -535,19 +469,19 @@ async fn fleet_wide_faults_choose_modules_by_count_list_share_or_all() {
         .await;
         assert_eq!(modules_of(&a).len(), 2);
         assert_eq!(modules_of(&a), modules_of(&b));
-        let one = post(
+        let one = http_post(
             rig.api,
             "/v1/faults",
             json!({"modules": 1, "kind": "no_answer"}),
         )
         .await;
         assert_eq!(modules_of(&one).len(), 1);
-        let everything = get(rig.api, "/v1/faults").await.json();
+        let everything = http_get(rig.api, "/v1/faults").await.json();
         assert_eq!(
             everything["faults"].as_array().unwrap().len(),
             3 + 2 + 4 + 1
         );
-        let off = get(rig.api, "/v1/modules/2").await.json();
+        let off = http_get(rig.api, "/v1/modules/2").await.json();
         assert_eq!(off["power"], "off");
         assert_eq!(off["serial"]["kind"], "tcp");
 
@@ -559,12 +493,12 @@ async fn fleet_wide_faults_choose_modules_by_count_list_share_or_all() {
             (json!({"kind": "reset"}), 400),
             (json!({"modules": "all", "kind": "nope"}), 400),
         ] {
-            let a = post(rig.api, "/v1/faults", body.clone()).await;
+            let a = http_post(rig.api, "/v1/faults", body.clone()).await;
             assert_eq!(a.status, status, "{body} → {a:?}");
         }
-        assert_eq!(delete(rig.api, "/v1/faults").await.status, 204);
+        assert_eq!(http_delete(rig.api, "/v1/faults").await.status, 204);
         assert_eq!(
-            get(rig.api, "/v1/faults").await.json(),
+            http_get(rig.api, "/v1/faults").await.json(),
             json!({"faults": []})
         );
         for m in others {
@@ -580,7 +514,7 @@ async fn with_a_token_every_request_needs_it() {
     within(LIMIT, async {
         let rig = Rig::start(Some("s3cret")).await;
         for path in ["/v1/modules", "/metrics", "/v1/events", "/v1/nothing"] {
-            let none = get(rig.api, path).await;
+            let none = http_get(rig.api, path).await;
             assert_eq!(none.status, 401, "{path}: {none:?}");
             assert_eq!(none.header("www-authenticate"), Some("Bearer"));
             assert!(none.error().contains("Authorization: Bearer"), "{none:?}");
@@ -716,7 +650,7 @@ async fn events_stream_the_serial_line_and_faults_filtered_by_module() {
             "{answer}"
         );
 
-        let f = post(
+        let f = http_post(
             rig.api,
             "/v1/modules/0/faults",
             json!({"kind": "signal", "rssi": 3}),
@@ -727,7 +661,10 @@ async fn events_stream_the_serial_line_and_faults_filtered_by_module() {
         assert_eq!(start["phase"], "start");
         assert_eq!(start["kind"], "signal");
         assert_eq!(start["params"], json!({"rssi": 3, "ber": 99}));
-        assert_eq!(delete(rig.api, "/v1/modules/0/faults").await.status, 204);
+        assert_eq!(
+            http_delete(rig.api, "/v1/modules/0/faults").await.status,
+            204
+        );
         let (_, end) = next_sse(&mut stream, &mut buf_stream, |k, _| k == "fault").await;
         assert_eq!(
             (end["phase"].as_str(), end["id"].as_u64()),
@@ -862,7 +799,7 @@ async fn a_thousand_modules_list_and_scrape_in_bounded_time() {
             fleet.push(m);
         }
         let started = std::time::Instant::now();
-        let list = get(rig.api, "/v1/modules").await;
+        let list = http_get(rig.api, "/v1/modules").await;
         let listed = started.elapsed();
         assert_eq!(list.status, 200);
         let ids: Vec<u64> = list
@@ -878,14 +815,14 @@ async fn a_thousand_modules_list_and_scrape_in_bounded_time() {
             "all, in id order"
         );
         let started = std::time::Instant::now();
-        let metrics = get(rig.api, "/metrics").await;
+        let metrics = http_get(rig.api, "/metrics").await;
         let scraped = started.elapsed();
         assert!(metrics.body.contains(&format!("vmodem_modules {N}\n")));
         // No host on any line: all are off, module 0 on its pty too.
         assert!(metrics
             .body
             .contains(&format!("vmodem_modules_by_power{{state=\"off\"}} {N}\n")));
-        let all = post(
+        let all = http_post(
             rig.api,
             "/v1/faults",
             json!({"modules": "all", "kind": "dns_fail"}),
@@ -974,12 +911,15 @@ async fn every_fault_kind_posted_over_http_shows_on_the_host_line() {
         let add = |body: Value| {
             let api = rig.api;
             async move {
-                let answer = post(api, "/v1/modules/0/faults", body).await;
+                let answer = http_post(api, "/v1/modules/0/faults", body).await;
                 assert_eq!(answer.status, 201, "{answer:?}");
             }
         };
         let clear = || async {
-            assert_eq!(delete(rig.api, "/v1/modules/0/faults").await.status, 204);
+            assert_eq!(
+                http_delete(rig.api, "/v1/modules/0/faults").await.status,
+                204
+            );
         };
         let line_of = |resp: vmodem_client::Response| -> String {
             resp.lines
@@ -1057,10 +997,10 @@ async fn every_fault_kind_posted_over_http_shows_on_the_host_line() {
         );
         clear().await;
         // Counted by code in status and in /metrics (CME 10 from AT+CPIN? above, 3 here).
-        let status = get(rig.api, "/v1/modules/0").await.json();
+        let status = http_get(rig.api, "/v1/modules/0").await.json();
         assert_eq!(status["errors"]["3"], 1, "{status}");
         assert_eq!(status["errors"]["10"], 1, "{status}");
-        let metrics = get(rig.api, "/metrics").await.body;
+        let metrics = http_get(rig.api, "/metrics").await.body;
         assert!(
             metrics.contains("vmodem_at_errors_total{code=\"3\"} 1\n"),
             "{metrics}"

@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use vmodem_core::Config;
-use vmodem_testkit::{within, Mosquitto, Observer, ScratchDir};
+use vmodem_testkit::{http_get, http_post, within, Mosquitto, Observer, ScratchDir};
 
 /// The `vmodem` binary of this build, built if missing.
 fn vmodem() -> PathBuf {
@@ -518,30 +518,6 @@ async fn all_publish(observer: &mut Observer, n: usize) {
     }
 }
 
-/// A raw HTTP/1.1 GET (no client crate): the status code and the JSON body.
-async fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr)
-        .await
-        .expect("connect to the control API");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    assert!(
-        !head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "a chunked answer: {head}"
-    );
-    (
-        status,
-        serde_json::from_str(body).unwrap_or(Value::String(body.into())),
-    )
-}
-
 /// Issue 13 "done when": the control API of `vmodem fleet --control` lists
 /// every module of the process: a shard's ids and identities only, each
 /// module answering its own status.
@@ -579,8 +555,9 @@ async fn the_control_api_lists_every_module_of_the_shard() {
             .find_map(|l| l.strip_prefix("control: http://"))
             .unwrap_or_else(|| panic!("no control: line in {banner}"));
         let addr: SocketAddr = url.split_whitespace().next().unwrap().parse().unwrap();
-        let (status, list) = http_get(addr, "/v1/modules").await;
-        assert_eq!(status, 200, "{list}");
+        let answer = http_get(addr, "/v1/modules").await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let list = answer.json();
         let list = list.as_array().expect("an array of statuses");
         let ids: Vec<u64> = list.iter().map(|m| m["id"].as_u64().unwrap()).collect();
         assert_eq!(ids, (300..600).collect::<Vec<u64>>(), "shard 1/3 of 900");
@@ -589,41 +566,19 @@ async fn the_control_api_lists_every_module_of_the_shard() {
             assert_eq!(m["imei"], imei_of(id), "module {id}: {m}");
             assert_eq!(m["serial"]["kind"], "none", "in-process: {m}");
         }
-        let (status, one) = http_get(addr, "/v1/modules/450").await;
+        let answer = http_get(addr, "/v1/modules/450").await;
+        let one = answer.json();
         assert_eq!(
-            (status, &one["imei"]),
+            (answer.status, &one["imei"]),
             (200, &Value::from(imei_of(450))),
             "{one}"
         );
-        let (status, none) = http_get(addr, "/v1/modules/0").await;
-        assert_eq!(status, 404, "module 0 is shard 0's: {none}");
-        assert!(none["error"].is_string(), "{none}");
+        let none = http_get(addr, "/v1/modules/0").await;
+        assert_eq!(none.status, 404, "module 0 is shard 0's: {}", none.body);
+        assert!(!none.error().is_empty(), "{}", none.body);
         stop(child).await;
     })
     .await;
-}
-
-/// A raw HTTP/1.1 POST of a JSON body: the status code and the JSON answer.
-async fn http_post(addr: SocketAddr, path: &str, body: &Value) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr)
-        .await
-        .expect("connect to the control API");
-    let body = body.to_string();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: \
-         application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (
-        status,
-        serde_json::from_str(body).unwrap_or(Value::String(body.into())),
-    )
 }
 
 /// Issue 13 §1 with the device faults: a fault started through the fleet's
@@ -683,7 +638,7 @@ async fn a_fault_on_a_fraction_of_the_fleet_is_seen_and_survived_by_that_fractio
         // Every module connected (the API's own view of its MQTT client).
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let (_, list) = http_get(addr, "/v1/modules").await;
+            let list = http_get(addr, "/v1/modules").await.json();
             let connected = list
                 .as_array()
                 .unwrap()
@@ -703,13 +658,14 @@ async fn a_fault_on_a_fraction_of_the_fleet_is_seen_and_survived_by_that_fractio
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let (status, faults) = http_post(
+        let answer = http_post(
             addr,
             "/v1/faults",
-            &serde_json::json!({"kind": "pdp_deact", "cid": 1, "modules": "25%"}),
+            serde_json::json!({"kind": "pdp_deact", "cid": 1, "modules": "25%"}),
         )
         .await;
-        assert_eq!(status, 201, "{faults}");
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        let faults = answer.json();
         // {"faults": [{"module": id, "fault": {…}}, …]} (docs/control.md)
         let hit: BTreeSet<u64> = faults["faults"]
             .as_array()
