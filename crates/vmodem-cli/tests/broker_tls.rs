@@ -2,33 +2,25 @@
 //! broker's TLS listener reached with exactly the AT commands the start-up
 //! message prints, its CA kept across runs, and UFS files kept across runs.
 
+mod child;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use vmodem_client::{Client, FileEntry, SecLevel, Urc};
 use vmodem_testkit::{qfupl_checksum, within, ScratchDir, PATIENCE};
 
+use child::{vmodem_command, Vmodem};
+
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// A `vmodem run` child; killed if the test fails before it exits.
-struct Vmodem {
-    child: Child,
-    stdout: Arc<Mutex<Vec<u8>>>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Vmodem {
-    fn start(state: &Path) -> Vmodem {
-        Vmodem::start_with(state, &[])
-    }
-
-    fn start_with(state: &Path, extra: &[&str]) -> Vmodem {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
+/// `vmodem run` on a TCP serial line with the built-in broker, its TLS
+/// listener and `state` as its state directory, plus `extra` arguments.
+fn start(state: &Path, extra: &[&str]) -> Vmodem {
+    Vmodem::spawn(
+        vmodem_command()
             .args([
                 "run",
                 "--tcp",
@@ -40,75 +32,8 @@ impl Vmodem {
             .arg("--state-dir")
             .arg(state)
             .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("vmodem starts");
-        let stdout = collect(child.stdout.take().expect("stdout"));
-        let stderr = collect(child.stderr.take().expect("stderr"));
-        Vmodem {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
-    }
-
-    /// The start-up message, once its last line is out.
-    async fn banner(&self) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let out = String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned();
-            if out.contains("\nstop:") {
-                return out;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no start-up message; stdout {out:?}, stderr {:?}",
-                self.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// SIGTERM, then the exit status.
-    async fn terminate(&mut self) -> ExitStatus {
-        let pid = Pid::from_raw(self.child.id().try_into().unwrap());
-        kill(pid, Signal::SIGTERM).unwrap();
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "vmodem did not exit");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for Vmodem {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn collect(mut pipe: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
-    let bytes = Arc::new(Mutex::new(Vec::new()));
-    let sink = bytes.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n @ 1..) = pipe.read(&mut buf) {
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    bytes
+            .stdin(Stdio::null()),
+    )
 }
 
 /// What the start-up message says about the serial line and TLS.
@@ -249,8 +174,8 @@ async fn the_broker_tls_listener_works_with_the_printed_commands_and_state_survi
         let binary: Vec<u8> = (0..=255).collect();
 
         // First run: certificates made, TLS reached with the printed lines.
-        let mut vmodem = Vmodem::start(state.path());
-        let banner = parse(&vmodem.banner().await);
+        let mut vmodem = start(state.path(), &[]);
+        let banner = parse(&vmodem.banner());
         assert!(
             vmodem
                 .stderr()
@@ -292,11 +217,11 @@ async fn the_broker_tls_listener_works_with_the_printed_commands_and_state_survi
         assert_eq!(std::fs::read(ufs.join("my%20cert.bin")).unwrap(), binary);
         assert!(!ufs.join("gone.txt").exists());
         drop(modem);
-        assert!(vmodem.terminate().await.success(), "{}", vmodem.stderr());
+        assert!(vmodem.terminate().success(), "{}", vmodem.stderr());
 
         // Second run, same state: the same CA, the UFS files back.
-        let mut vmodem = Vmodem::start(state.path());
-        let banner = parse(&vmodem.banner().await);
+        let mut vmodem = start(state.path(), &[]);
+        let banner = parse(&vmodem.banner());
         assert!(
             !vmodem.stderr().contains("made a CA"),
             "{}",
@@ -336,7 +261,7 @@ async fn the_broker_tls_listener_works_with_the_printed_commands_and_state_survi
         assert_eq!(result.code(), 0, "{}", vmodem.stderr());
         round_trip(&modem).await;
         drop(modem);
-        assert!(vmodem.terminate().await.success(), "{}", vmodem.stderr());
+        assert!(vmodem.terminate().success(), "{}", vmodem.stderr());
     })
     .await;
 }
@@ -355,8 +280,8 @@ async fn hosts_names_go_into_the_broker_certificate_and_the_ca_stays() {
             "mqtt.example.net",
         ] {
             let hosts = format!("{name}=127.0.0.1");
-            let mut vmodem = Vmodem::start_with(state.path(), &["--hosts", &hosts]);
-            let text = vmodem.banner().await;
+            let mut vmodem = start(state.path(), &["--hosts", &hosts]);
+            let text = vmodem.banner();
             assert!(
                 text.contains(&format!(
                     "certificate for localhost, 127.0.0.1, ::1, {name})"
@@ -393,7 +318,7 @@ async fn hosts_names_go_into_the_broker_certificate_and_the_ca_stays() {
             );
             round_trip(&modem).await;
             drop(modem);
-            assert!(vmodem.terminate().await.success(), "{}", vmodem.stderr());
+            assert!(vmodem.terminate().success(), "{}", vmodem.stderr());
         }
     })
     .await;

@@ -1,131 +1,22 @@
 //! The built `vmodem` binary, run as a user would: start-up output, a session
 //! through the pty it prints, stdio, signals, and errors that name the fix.
 
+mod child;
 #[path = "../../vmodem-tokio/tests/support/mod.rs"]
 mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
-
+use child::{banner_field as field, Vmodem};
 use support::{ScratchDir, SerialClient, BOOT, PATIENCE};
-
-/// A `vmodem` child process; killed if a test fails before it exits.
-struct Vmodem {
-    child: Child,
-    stdout: Arc<Mutex<Vec<u8>>>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Vmodem {
-    fn start(args: &[&str], stdin: Stdio) -> Vmodem {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
-            .args(args)
-            .stdin(stdin)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("vmodem starts");
-        let stdout = collect(child.stdout.take().unwrap());
-        let stderr = collect(child.stderr.take().unwrap());
-        Vmodem {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    fn stdout(&self) -> Vec<u8> {
-        self.stdout.lock().unwrap().clone()
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
-    }
-
-    /// The start-up message, once its last line is out.
-    fn banner(&self) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let out = String::from_utf8_lossy(&self.stdout()).into_owned();
-            if out.contains("\nstop:") {
-                return out;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no start-up message; stdout {out:?}, stderr {:?}",
-                self.stderr()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader threads take the last bytes.
-                thread::sleep(Duration::from_millis(50));
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "vmodem did not exit; stderr {:?}",
-                self.stderr()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn terminate(&mut self) -> ExitStatus {
-        let pid = Pid::from_raw(self.child.id().try_into().unwrap());
-        kill(pid, Signal::SIGTERM).unwrap();
-        self.wait()
-    }
-}
-
-impl Drop for Vmodem {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Reads a pipe to its end on a thread of its own.
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
-    let bytes = Arc::new(Mutex::new(Vec::new()));
-    let sink = bytes.clone();
-    thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n @ 1..) = pipe.read(&mut buf) {
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    bytes
-}
-
-/// The value of the start-up line `key: value`.
-fn field<'a>(banner: &'a str, key: &str) -> &'a str {
-    banner
-        .lines()
-        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
-        .unwrap_or_else(|| panic!("no {key}: line in {banner:?}"))
-        .trim()
-}
 
 #[test]
 fn runs_on_a_linked_pty_with_a_broker_and_stops_cleanly_on_sigterm() {
     let dir = ScratchDir::new("cli-pty");
     let link = dir.join("ttyEC25");
-    let mut vmodem = Vmodem::start(
+    let mut vmodem = Vmodem::start_with_stdin(
         &[
             "run",
             "--link",
@@ -172,7 +63,7 @@ fn runs_on_a_linked_pty_with_a_broker_and_stops_cleanly_on_sigterm() {
 /// answers a 3.1 CONNECT with the right password 0, a wrong one 4, none 5.
 #[test]
 fn broker_users_are_announced_and_enforced() {
-    let mut vmodem = Vmodem::start(
+    let mut vmodem = Vmodem::start_with_stdin(
         &[
             "run",
             "--tcp",
@@ -222,8 +113,8 @@ fn broker_users_are_announced_and_enforced() {
 
 #[test]
 fn stdio_answers_on_stdout_and_exits_at_the_end_of_stdin() {
-    let mut vmodem = Vmodem::start(&["run", "--stdio", "--no-broker"], Stdio::piped());
-    let mut stdin = vmodem.child.stdin.take().unwrap();
+    let mut vmodem = Vmodem::start_with_stdin(&["run", "--stdio", "--no-broker"], Stdio::piped());
+    let mut stdin = vmodem.take_stdin();
     stdin.write_all(b"AT\r").unwrap();
     drop(stdin);
     let status = vmodem.wait();
@@ -231,7 +122,7 @@ fn stdio_answers_on_stdout_and_exits_at_the_end_of_stdin() {
     let mut want = BOOT.to_vec();
     want.extend_from_slice(b"AT\r\r\nOK\r\n");
     assert_eq!(
-        vmodem.stdout().escape_ascii().to_string(),
+        vmodem.stdout_bytes().escape_ascii().to_string(),
         want.escape_ascii().to_string(),
         "stdout carries the serial line only"
     );
@@ -240,11 +131,11 @@ fn stdio_answers_on_stdout_and_exits_at_the_end_of_stdin() {
 
 #[test]
 fn ram_size_limits_what_the_module_can_store() {
-    let mut vmodem = Vmodem::start(
+    let mut vmodem = Vmodem::start_with_stdin(
         &["run", "--stdio", "--no-broker", "--ram-size", "2K"],
         Stdio::piped(),
     );
-    let mut stdin = vmodem.child.stdin.take().unwrap();
+    let mut stdin = vmodem.take_stdin();
     stdin
         .write_all(b"ATE0\rAT+QFUPL=\"RAM:big.pem\",3000\rAT+QFLDS=\"RAM\"\r")
         .unwrap();
@@ -256,7 +147,7 @@ fn ram_size_limits_what_the_module_can_store() {
         b"ATE0\r\r\nOK\r\n\r\n+CME ERROR: 420\r\n\r\n+QFLDS: 2048,2048\r\n\r\nOK\r\n",
     );
     assert_eq!(
-        vmodem.stdout().escape_ascii().to_string(),
+        vmodem.stdout_bytes().escape_ascii().to_string(),
         want.escape_ascii().to_string()
     );
 }
@@ -266,7 +157,7 @@ fn a_file_at_the_link_path_is_left_alone_and_the_error_says_what_to_do() {
     let dir = ScratchDir::new("cli-link-file");
     let file = dir.join("notes.txt");
     std::fs::write(&file, b"keep me").unwrap();
-    let mut vmodem = Vmodem::start(
+    let mut vmodem = Vmodem::start_with_stdin(
         &["run", "--no-broker", "--link", file.to_str().unwrap()],
         Stdio::null(),
     );
@@ -284,7 +175,7 @@ fn a_file_at_the_link_path_is_left_alone_and_the_error_says_what_to_do() {
 fn a_busy_broker_port_names_the_flags_that_fix_it() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let mut vmodem = Vmodem::start(&["run", "--broker-listen", &addr], Stdio::null());
+    let mut vmodem = Vmodem::start_with_stdin(&["run", "--broker-listen", &addr], Stdio::null());
     let status = vmodem.wait();
     assert!(!status.success());
     let stderr = vmodem.stderr();
@@ -302,11 +193,11 @@ fn trace_prints_a_real_modules_serial_line_as_a_transcript() {
     let dir = ScratchDir::new("cli-trace");
     let trace = dir.join("trace.jsonl");
     let trace = trace.to_str().unwrap();
-    let mut vmodem = Vmodem::start(
+    let mut vmodem = Vmodem::start_with_stdin(
         &["run", "--stdio", "--no-broker", "--trace", trace],
         Stdio::piped(),
     );
-    let mut stdin = vmodem.child.stdin.take().unwrap();
+    let mut stdin = vmodem.take_stdin();
     stdin.write_all(b"ATE0\rAT+CGSN\rAT+QMTOPEN?\r").unwrap();
     drop(stdin);
     let status = vmodem.wait();

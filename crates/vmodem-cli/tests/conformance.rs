@@ -2,16 +2,15 @@
 //! linked pseudo-terminal with its broker on a free port, and the host-side commands against
 //! it, each a separate process.
 
+mod child;
 #[path = "../../vmodem-tokio/tests/support/mod.rs"]
 mod support;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
+use child::{output_within, vmodem_command, Vmodem};
 use support::ScratchDir;
 
 /// Cases that fail against vmodem because of a known module bug (see conformance/README.md,
@@ -23,7 +22,7 @@ const RUN_LIMIT: Duration = Duration::from_secs(240);
 
 /// `vmodem run` on a linked pty with its broker on a free port; killed when dropped.
 struct Module {
-    child: Child,
+    _vmodem: Vmodem,
     link: String,
     broker: String,
     _dir: ScratchDir,
@@ -37,32 +36,21 @@ impl Module {
     fn start_as(test: &str, model: &str) -> Module {
         let dir = ScratchDir::new(test);
         let link = dir.join("ttyEC25").to_str().unwrap().to_owned();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
-            .args(["run", "--link", &link, "--broker-listen", "127.0.0.1:0"])
-            .args(["--model", model])
-            .args(["--log-level", "warn"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("vmodem run starts");
-        let stdout = collect(child.stdout.take().unwrap());
+        let vmodem = Vmodem::start(&[
+            "run",
+            "--link",
+            &link,
+            "--broker-listen",
+            "127.0.0.1:0",
+            "--model",
+            model,
+            "--log-level",
+            "warn",
+        ]);
         // The broker's real port is in the start-up message.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let broker = loop {
-            let banner = String::from_utf8_lossy(&stdout.lock().unwrap()).into_owned();
-            if banner.contains("\nstop:") {
-                let line = banner
-                    .lines()
-                    .find_map(|l| l.strip_prefix("broker:"))
-                    .expect("a broker: line");
-                break line.split_whitespace().next().unwrap().to_owned();
-            }
-            assert!(Instant::now() < deadline, "no start-up message: {banner:?}");
-            thread::sleep(Duration::from_millis(20));
-        };
+        let broker = vmodem.broker_addr();
         Module {
-            child,
+            _vmodem: vmodem,
             link,
             broker,
             _dir: dir,
@@ -70,60 +58,9 @@ impl Module {
     }
 }
 
-impl Drop for Module {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
-    let bytes = Arc::new(Mutex::new(Vec::new()));
-    let sink = bytes.clone();
-    thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n @ 1..) = pipe.read(&mut buf) {
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    bytes
-}
-
 /// Runs `vmodem ARGS` to its end (killed after `limit`), returning its output.
 fn vmodem(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("vmodem starts");
-    let stdout = collect(child.stdout.take().unwrap());
-    let stderr = collect(child.stderr.take().unwrap());
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "vmodem {args:?} did not finish within {limit:?}; stdout so far:\n{}",
-                String::from_utf8_lossy(&stdout.lock().unwrap())
-            );
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    // Let the reader threads take the last bytes.
-    thread::sleep(Duration::from_millis(50));
-    let stdout = stdout.lock().unwrap().clone();
-    let stderr = stderr.lock().unwrap().clone();
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
+    output_within(vmodem_command().args(args), limit)
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -3,113 +3,33 @@
 //! listed and ended, the host's exact bytes for a `urc` fault, events, exit
 //! statuses, and the refusal of a non-loopback address without a token.
 
+mod child;
 #[path = "../../vmodem-tokio/tests/support/mod.rs"]
 mod support;
 
-use std::io::Read;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use child::{banner_field as field, output_within, vmodem_command, Vmodem};
 use support::{SerialClient, BOOT, PATIENCE};
 
-/// A `vmodem run` child; killed when dropped.
-struct Run {
-    child: Child,
-    stdout: Arc<Mutex<Vec<u8>>>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-}
-
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
-    let bytes = Arc::new(Mutex::new(Vec::new()));
-    let sink = bytes.clone();
-    thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n @ 1..) = pipe.read(&mut buf) {
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    bytes
-}
-
-impl Run {
-    fn start(args: &[&str]) -> Run {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
-            .arg("run")
-            .args(args)
-            .env_remove("VMODEM_CONTROL_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("vmodem starts");
-        let stdout = collect(child.stdout.take().unwrap());
-        let stderr = collect(child.stderr.take().unwrap());
-        Run {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
-    }
-
-    fn banner(&self) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let out = String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned();
-            if out.contains("\nstop:") {
-                return out;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no start-up message; stdout {out:?}, stderr {:?}",
-                self.stderr()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn field<'a>(banner: &'a str, key: &str) -> &'a str {
-    banner
-        .lines()
-        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
-        .unwrap_or_else(|| panic!("no {key}: line in {banner:?}"))
-        .trim()
+/// `vmodem run ARGS…`, killed when dropped.
+fn run(args: &[&str]) -> Vmodem {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    Vmodem::start(&all)
 }
 
 /// Runs `vmodem ctl ARGS` against `url` to its end.
 fn ctl(url: &str, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
-        .arg("ctl")
-        .args(args)
-        .env("VMODEM_CONTROL", url)
-        .env_remove("VMODEM_CONTROL_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("vmodem ctl starts");
-    let deadline = Instant::now() + PATIENCE;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("vmodem ctl {args:?} did not finish");
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
+    output_within(
+        vmodem_command()
+            .arg("ctl")
+            .args(args)
+            .env("VMODEM_CONTROL", url),
+        PATIENCE,
+    )
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -118,7 +38,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn ctl_drives_a_running_module_status_faults_events() {
-    let run = Run::start(&["--control", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0"]);
+    let run = run(&["--control", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0"]);
     let banner = run.banner();
     let control = field(&banner, "control");
     let url = control.split_whitespace().next().unwrap();
@@ -264,7 +184,7 @@ fn ctl_says_how_to_reach_the_api_and_exits_3_when_it_cannot() {
 
 #[test]
 fn a_token_is_required_and_a_wrong_one_is_refused() {
-    let run = Run::start(&[
+    let run = run(&[
         "--control",
         "0",
         "--control-token",
@@ -290,16 +210,8 @@ fn a_token_is_required_and_a_wrong_one_is_refused() {
 
 #[test]
 fn a_non_loopback_control_address_without_a_token_is_refused_at_start() {
-    let mut run = Run::start(&["--control", "0.0.0.0:0", "--broker-listen", "127.0.0.1:0"]);
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = run.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "vmodem did not refuse");
-        thread::sleep(Duration::from_millis(20));
-    };
-    thread::sleep(Duration::from_millis(50));
+    let mut run = run(&["--control", "0.0.0.0:0", "--broker-listen", "127.0.0.1:0"]);
+    let status = run.wait();
     assert!(!status.success());
     let err = run.stderr();
     assert!(

@@ -7,147 +7,16 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+#[path = "../child/mod.rs"]
+mod child;
+pub use child::Vmodem;
 
 /// How long anything expected may take to happen.
 pub const PATIENCE: Duration = Duration::from_secs(10);
-
-/// A `vmodem` child process.
-pub struct Vmodem {
-    child: Child,
-    stdout: Arc<Mutex<Vec<u8>>>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Vmodem {
-    /// Starts `vmodem ARGS…` with stdin closed.
-    pub fn start(args: &[&str]) -> Vmodem {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("vmodem starts");
-        let stdout = collect(child.stdout.take().unwrap());
-        let stderr = collect(child.stderr.take().unwrap());
-        Vmodem {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// `vmodem run --tcp 127.0.0.1:0 --broker-listen 127.0.0.1:0 EXTRA…`.
-    pub fn run(extra: &[&str]) -> Vmodem {
-        let mut args = vec![
-            "run",
-            "--tcp",
-            "127.0.0.1:0",
-            "--broker-listen",
-            "127.0.0.1:0",
-        ];
-        args.extend_from_slice(extra);
-        Vmodem::start(&args)
-    }
-
-    pub fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
-    }
-
-    pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
-    }
-
-    /// The value of the start-up line `key: value`, once printed.
-    pub fn field(&self, key: &str) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let out = self.stdout();
-            let found = out.lines().find_map(|line| {
-                let (k, v) = line.split_once(':')?;
-                (k == key).then(|| v.trim().to_owned())
-            });
-            if let Some(v) = found.filter(|_| out.contains("\nstop:")) {
-                return v;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {key}: line; stdout {out:?}, stderr {:?}",
-                self.stderr()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The serial line's address, from the start-up message.
-    pub fn serial_addr(&self) -> String {
-        let serial = self.field("serial");
-        serial
-            .strip_prefix("tcp ")
-            .and_then(|s| s.split_whitespace().next())
-            .unwrap_or_else(|| panic!("serial: {serial}"))
-            .to_owned()
-    }
-
-    /// The built-in broker's port.
-    pub fn broker_port(&self) -> u16 {
-        let broker = self.field("broker");
-        let addr = broker.split_whitespace().next().unwrap();
-        addr.rsplit(':').next().unwrap().parse().unwrap()
-    }
-
-    /// Waits until the child exits by itself.
-    pub fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                thread::sleep(Duration::from_millis(50));
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "vmodem did not exit; stderr {:?}",
-                self.stderr()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM to this child, and its exit status.
-    pub fn terminate(&mut self) -> ExitStatus {
-        let pid = Pid::from_raw(self.child.id().try_into().unwrap());
-        kill(pid, Signal::SIGTERM).unwrap();
-        self.wait()
-    }
-}
-
-impl Drop for Vmodem {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
-    let bytes = Arc::new(Mutex::new(Vec::new()));
-    let sink = bytes.clone();
-    thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n @ 1..) = pipe.read(&mut buf) {
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    bytes
-}
 
 /// Chunks the host received, with when each came.
 type Received = Arc<Mutex<Vec<(Instant, Vec<u8>)>>>;
