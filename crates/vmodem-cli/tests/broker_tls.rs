@@ -6,34 +6,28 @@ mod child;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use vmodem_client::{Client, FileEntry, SecLevel, Urc};
 use vmodem_testkit::{qfupl_checksum, within, ScratchDir, PATIENCE};
 
-use child::{vmodem_command, Vmodem};
+use child::Vmodem;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
 /// `vmodem run` on a TCP serial line with the built-in broker, its TLS
 /// listener and `state` as its state directory, plus `extra` arguments.
 fn start(state: &Path, extra: &[&str]) -> Vmodem {
-    Vmodem::spawn(
-        vmodem_command()
-            .args([
-                "run",
-                "--tcp",
-                "127.0.0.1:0",
-                "--broker-listen",
-                "127.0.0.1:0",
-            ])
-            .args(["--broker-tls", "--broker-tls-listen", "127.0.0.1:0"])
-            .arg("--state-dir")
-            .arg(state)
-            .args(extra)
-            .stdin(Stdio::null()),
-    )
+    let state = state.to_str().expect("a UTF-8 state directory");
+    let mut args = vec![
+        "--broker-tls",
+        "--broker-tls-listen",
+        "127.0.0.1:0",
+        "--state-dir",
+        state,
+    ];
+    args.extend_from_slice(extra);
+    Vmodem::run(&args)
 }
 
 /// What the start-up message says about the serial line and TLS.

@@ -146,9 +146,15 @@ impl Vmodem {
         self.child.try_wait().unwrap()
     }
 
-    /// Waits until the child exits by itself.
+    /// Waits (at most [`CHILD_PATIENCE`]) until the child exits by itself.
     pub fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + CHILD_PATIENCE;
+        self.wait_within(CHILD_PATIENCE)
+    }
+
+    /// Waits until the child exits by itself; fails the test (the child is
+    /// killed on drop) if that takes longer than `limit`.
+    pub fn wait_within(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.try_wait() {
                 // Let the reader threads take the last bytes.
@@ -157,7 +163,8 @@ impl Vmodem {
             }
             assert!(
                 Instant::now() < deadline,
-                "vmodem did not exit; stderr {:?}",
+                "vmodem did not exit within {limit:?}; stdout {:?}, stderr {:?}",
+                self.stdout(),
                 self.stderr()
             );
             thread::sleep(Duration::from_millis(20));
@@ -194,20 +201,7 @@ pub fn banner_field<'a>(banner: &'a str, key: &str) -> &'a str {
 /// and the test failed if it takes longer than `limit`; its whole output.
 pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
     let mut vmodem = Vmodem::spawn(cmd.stdin(Stdio::null()));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = vmodem.try_wait() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{cmd:?} did not finish within {limit:?}; stdout so far:\n{}",
-            vmodem.stdout()
-        );
-        thread::sleep(Duration::from_millis(10));
-    };
-    // Let the reader threads take the last bytes.
-    thread::sleep(Duration::from_millis(50));
+    let status = vmodem.wait_within(limit);
     Output {
         status,
         stdout: vmodem.stdout_bytes(),
