@@ -13,7 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use vmodem_client::Client;
 use vmodem_testkit::{
-    http, http_delete, http_get, http_post, within, HttpAnswer, PtyStream, PATIENCE,
+    http, http_delete, http_get, http_post, start_builtin_broker, within, HttpAnswer, PtyStream,
+    PATIENCE,
 };
 use vmodem_tokio::control::{ModuleEntry, Registry, SerialLine};
 use vmodem_tokio::{
@@ -34,9 +35,7 @@ struct Rig {
 
 impl Rig {
     async fn start(token: Option<&str>) -> Rig {
-        let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap())
-            .await
-            .expect("the built-in broker starts");
+        let broker = start_builtin_broker().await;
         let registry = Registry::with_seed(1);
         let port = PtyPort::open(None).expect("a pseudo-terminal");
         let pty = port.path().to_owned();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use vmodem_client::{OpenResult, SecLevel};
 use vmodem_core::Fault;
-use vmodem_testkit::{within, ScratchDir, TestModule};
+use vmodem_testkit::{start_builtin_broker, within, ScratchDir, TestModule};
 use vmodem_tokio::{BrokerCerts, EmbeddedBroker};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -101,7 +101,7 @@ async fn a_clock_fault_is_the_clock_tls_checks_certificates_against() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_fail_fails_names_and_ip_literals_still_connect() {
     within(LIMIT, async {
-        let broker = EmbeddedBroker::start(loopback()).await.expect("broker");
+        let broker = start_builtin_broker().await;
         let port = broker.local_addr().port();
         let module = TestModule::builder()
             .host(BROKER, IpAddr::V4(Ipv4Addr::LOCALHOST))

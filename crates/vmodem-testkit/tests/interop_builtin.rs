@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{Delivery, Target};
 use vmodem_client::{MqttVersion, OpenResult};
-use vmodem_testkit::{within, Observer, TestModule};
+use vmodem_testkit::{start_builtin_broker, within, Observer, TestModule};
 use vmodem_tokio::{BrokerOptions, EmbeddedBroker};
 
 const LIMIT: Duration = Duration::from_secs(90);
@@ -18,9 +18,7 @@ const LIMIT: Duration = Duration::from_secs(90);
 /// A broker of the test's own on a free port; it stops when dropped, so the
 /// test keeps it.
 async fn builtin(version: MqttVersion) -> (EmbeddedBroker, Target) {
-    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().expect("address"))
-        .await
-        .expect("the embedded broker starts");
+    let broker = start_builtin_broker().await;
     let target = Target {
         addr: broker.local_addr(),
         version,
