@@ -204,7 +204,8 @@ pub fn spawn_module(
     let (control_tx, control_rx) = mpsc::channel(CONTROL_QUEUE);
     let (events_tx, events_rx) = mpsc::channel(NET_EVENT_QUEUE);
     let clock = Clock::start();
-    let created = clock.now();
+    // The clock's epoch is the module's creation: module time 0.
+    let created = Instant::ZERO;
     let wait_for_host = options.power_on == PowerOn::WhenHostAttaches;
     let modem = if wait_for_host {
         Modem::new_powered_off(config, created)
@@ -346,8 +347,13 @@ impl Clock {
         }
     }
 
+    /// Rounded *up* to the millisecond: a deadline the core sets from it
+    /// (`now + delay`) is then never before the real `arrival + delay`.
+    /// Rounded down, an input that came at 0.9 ms past a tick got its
+    /// answer up to a millisecond early (a `slow` fault of 300 ms answered
+    /// 299.98 ms after the command was written).
     fn now(self) -> Instant {
-        let ms = self.epoch.elapsed().as_millis();
+        let ms = self.epoch.elapsed().as_nanos().div_ceil(1_000_000);
         Instant::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
     }
 
@@ -1041,6 +1047,10 @@ mod tests {
         assert_eq!(clock.now(), Instant::ZERO);
         tokio::time::advance(Duration::from_millis(1500)).await;
         assert_eq!(clock.now(), Instant::from_millis(1500));
+        // A part of a millisecond counts as a whole one, so that a delay
+        // counted from `now` never ends before it would from the true time.
+        tokio::time::advance(Duration::from_micros(100)).await;
+        assert_eq!(clock.now(), Instant::from_millis(1501));
         let at = clock.deadline(Instant::from_secs(3)).unwrap();
         assert_eq!(at - clock.epoch, Duration::from_secs(3));
     }
